@@ -1,0 +1,199 @@
+"""SQLAlchemy statement -> driver SQL and arguments: the only compile step of every backend.
+
+A statement is compiled once per *shape* (its structure without its values) and dialect; the
+result, a `CompiledQuery`, turns a mapping of values into the driver's positional arguments and
+knows how to convert the result columns. Higher layers may key the cache on their own immutable
+state (`Compiler.shape`), so a repeated query does no SQLAlchemy work at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.elements import ClauseElement
+
+from minorm.exceptions import ProgrammingError
+
+Processor = Callable[[Any], Any]
+Kind = Literal["select", "insert", "update", "delete", "other"]
+
+_MISSING = object()
+
+
+class CompiledQuery:
+    """A compiled statement: SQL text in the driver's paramstyle plus value handling.
+
+    `bind(values)` returns the positional arguments, with each value passed through its
+    type's bind processor; `process(rows)` applies the result processors, if any column needs
+    one. Instances are immutable once built and shared by every execution of the shape.
+    """
+
+    __slots__ = ("_binders", "_compiled", "kind", "names", "processors", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        names: tuple[str, ...],
+        binders: tuple[Processor | None, ...],
+        processors: tuple[Processor | None, ...] | None,
+        kind: Kind,
+        compiled: Compiled | None = None,
+    ) -> None:
+        self.sql = sql
+        self.names = names
+        self._binders = binders if any(binders) else None
+        self.processors = processors if processors and any(processors) else None
+        self.kind = kind
+        self._compiled = compiled
+
+    def bind(self, values: Mapping[str, Any] | None) -> tuple[Any, ...]:
+        """Return the driver arguments for `values`; a missing name is a ProgrammingError."""
+        if not self.names:
+            return ()
+        if values is None:
+            raise ProgrammingError(
+                f"The statement needs values for {_params(self.names)} but got none."
+            )
+        try:
+            if self._binders is None:
+                return tuple([values[name] for name in self.names])
+            return tuple(
+                [
+                    value if proc is None or value is None else proc(value)
+                    for proc, value in zip(
+                        self._binders, [values[name] for name in self.names], strict=True
+                    )
+                ]
+            )
+        except KeyError as exc:
+            raise ProgrammingError(
+                f"No value given for parameter :{exc.args[0]} (the statement uses "
+                f"{_params(self.names)}; values given: {_params(tuple(values))})."
+            ) from None
+
+    def params_of(self, statement: ClauseElement, key: Any) -> dict[str, Any]:
+        """The values embedded in `statement`, a statement of this query's shape."""
+        assert self._compiled is not None, "params_of() is only for compiled statements"
+        return self._compiled.construct_params(extracted_parameters=key.bindparams)
+
+    def process(self, rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
+        """Apply the result processors to `rows` (returned unchanged when none applies)."""
+        procs = self.processors
+        if procs is None or not rows or len(rows[0]) != len(procs):
+            return rows
+        return [
+            tuple(
+                [
+                    value if proc is None or value is None else proc(value)
+                    for proc, value in zip(procs, row, strict=True)
+                ]
+            )
+            for row in rows
+        ]
+
+
+def _params(names: Sequence[str]) -> str:
+    return ", ".join(f":{n}" for n in names) or "nothing"
+
+
+class Compiler:
+    """Compiles statements for one dialect and caches the results by shape."""
+
+    def __init__(self, dialect: Dialect, *, max_entries: int = 2000) -> None:
+        self.dialect = dialect
+        self._cache: dict[Hashable, CompiledQuery] = {}
+        self._max_entries = max_entries
+
+    def text(self, sql: str) -> CompiledQuery:
+        """Compile a SQL string whose parameters are written `:name`."""
+        query = self._cache.get(sql)
+        if query is None:
+            query = self._build(sa.text(sql), None)
+            self._store(sql, query)
+        return query
+
+    def shape(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledQuery:
+        """Return the compiled query cached under `key`, building it with `build()` once.
+
+        The statement `build()` returns must take its values from named `bindparam()`s, which
+        the caller supplies at execution time; values embedded in it are not extracted.
+        """
+        query = self._cache.get(key)
+        if query is None:
+            query = self._build(build(), None)
+            self._store(key, query)
+        return query
+
+    def statement(self, stmt: ClauseElement) -> tuple[CompiledQuery, dict[str, Any]]:
+        """Compile a Core statement; return the query and the values embedded in it."""
+        key = stmt._generate_cache_key()  # SQLAlchemy's own shape key, as its engine uses
+        if key is None:
+            query = self._build(stmt, None)
+            return query, query._compiled.construct_params() if query._compiled else {}
+        query = self._cache.get(key.key)
+        if query is None:
+            query = self._build(stmt, key)
+            if "POSTCOMPILE_" in query.sql:
+                # IN-lists and literal-execute values change the SQL text with every
+                # execution: render them in place, and do not cache the result.
+                query = self._build(stmt, None, render_postcompile=True)
+                assert query._compiled is not None
+                return query, query._compiled.construct_params()
+            self._store(key.key, query)
+        return query, query.params_of(stmt, key)
+
+    def _store(self, key: Hashable, query: CompiledQuery) -> None:
+        if len(self._cache) >= self._max_entries:
+            # Evict the oldest entry (dicts keep insertion order).
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = query
+
+    def _build(
+        self, stmt: ClauseElement, key: Any, *, render_postcompile: bool = False
+    ) -> CompiledQuery:
+        dialect = self.dialect
+        kwargs: dict[str, Any] = {"dialect": dialect}
+        if key is not None:
+            kwargs["cache_key"] = key
+        if render_postcompile:
+            kwargs["compile_kwargs"] = {"render_postcompile": True}
+        compiled = stmt.compile(**kwargs)
+        names = tuple(compiled.positiontup or ())
+        binders = tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        )
+        return CompiledQuery(
+            compiled.string, names, binders, _result_processors(stmt, dialect), _kind(stmt),
+            compiled,
+        )
+
+
+def _kind(stmt: ClauseElement) -> Kind:
+    if isinstance(stmt, sa.Insert):
+        return "insert"
+    if isinstance(stmt, sa.Update):
+        return "update"
+    if isinstance(stmt, sa.Delete):
+        return "delete"
+    if isinstance(stmt, sa.TextClause):
+        head = stmt.text.lstrip()[:6].lower()
+        return head if head in ("select", "insert", "update", "delete") else "other"  # type: ignore[return-value]  # narrowed by the membership test
+    if isinstance(stmt, sa.sql.expression.SelectBase):
+        return "select"
+    return "other"
+
+
+def _result_processors(
+    stmt: ClauseElement, dialect: Dialect
+) -> tuple[Processor | None, ...] | None:
+    columns = getattr(stmt, "exported_columns", None)
+    if not columns:
+        return None
+    return tuple(
+        col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
+    )

@@ -1,0 +1,194 @@
+"""PostgreSQL through asyncpg."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+from minorm.backends.base import ISOLATION_LEVELS, Capabilities
+from minorm.exceptions import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
+from minorm.url import DatabaseURL
+
+# SQLSTATE class (first two characters) -> minorm error, after the PostgreSQL manual's table.
+_SQLSTATE_CLASSES: dict[str, type[DatabaseError]] = {
+    "08": OperationalError,  # connection exception
+    "0A": NotSupportedError,  # feature not supported
+    "22": DataError,  # data exception
+    "23": IntegrityError,  # integrity constraint violation
+    "25": ProgrammingError,  # invalid transaction state (e.g. a write in READ ONLY)
+    "28": OperationalError,  # invalid authorization
+    "3D": OperationalError,  # invalid catalog name (no such database)
+    "40": OperationalError,  # transaction rollback (serialization failure, deadlock)
+    "42": ProgrammingError,  # syntax error or access rule violation
+    "53": OperationalError,  # insufficient resources
+    "54": DataError,  # program limit exceeded
+    "55": OperationalError,  # object not in prerequisite state (lock not available)
+    "57": OperationalError,  # operator intervention (admin shutdown, query canceled)
+    "58": OperationalError,  # system error
+}
+
+
+class PostgresConnection:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    @property
+    def raw(self) -> asyncpg.Connection:
+        return self._conn
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> tuple[list[Sequence[Any]], Sequence[str]]:
+        rows = await self._conn.fetch(sql, *args)
+        return rows, (tuple(rows[0].keys()) if rows else ())
+
+    async def execute(self, sql: str, args: Sequence[Any]) -> tuple[int, Any]:
+        if args:
+            status = await self._conn.execute(sql, *args)
+        else:
+            # Without arguments asyncpg uses the simple protocol; keep one code path for
+            # both by preparing through fetch when the statement returns nothing.
+            status = await self._conn.execute(sql)
+        return _rowcount(status), None
+
+    async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, args)
+
+    async def stream(
+        self, sql: str, args: Sequence[Any], batch_size: int
+    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+        # A server-side cursor lives inside a transaction; open one if none is open.
+        own = not self._conn.is_in_transaction()
+        if own:
+            await self._conn.execute("BEGIN")
+        try:
+            cursor = await self._conn.cursor(sql, *args)
+            while rows := await cursor.fetch(batch_size):
+                yield rows, tuple(rows[0].keys())
+                if len(rows) < batch_size:
+                    break
+        finally:
+            if own and not self._conn.is_closed():
+                await self._conn.execute("COMMIT")
+
+    async def run(self, sql: str) -> None:
+        await self._conn.execute(sql)
+
+    async def begin(self, isolation: str | None, readonly: bool) -> None:
+        sql = "BEGIN"
+        if isolation is not None:
+            sql += f" ISOLATION LEVEL {isolation}"
+        if readonly:
+            sql += " READ ONLY"
+        await self._conn.execute(sql)
+
+    async def commit(self) -> None:
+        await self._conn.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._conn.execute("ROLLBACK")
+
+    def is_closed(self) -> bool:
+        return bool(self._conn.is_closed())
+
+
+def _rowcount(status: str) -> int:
+    # asyncpg returns the command tag, e.g. "UPDATE 3" or "INSERT 0 1".
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+class PostgresBackend:
+    """asyncpg connections; `prepared_statements=False` for PgBouncer's transaction pooling."""
+
+    name = "postgresql"
+
+    def __init__(self, url: DatabaseURL, options: dict[str, Any]) -> None:
+        self.url = url
+        self.dialect = PGDialect_asyncpg()
+        self.capabilities = Capabilities(
+            returning=True,
+            distinct_on=True,
+            transactional_ddl=True,
+            select_for_update=True,
+            skip_locked=True,
+            interleaved_cursor=True,
+            isolation_levels=ISOLATION_LEVELS,
+            max_parameters=32767,
+        )
+        prepared = options.pop("prepared_statements", True)
+        self._connect_kwargs: dict[str, Any] = {
+            "host": url.hostname,
+            "port": url.port,
+            "user": url.username,
+            "password": url.password,
+            "database": url.database,
+            "statement_cache_size": options.pop("statement_cache_size", 100 if prepared else 0),
+            **options,
+        }
+
+    async def open(self) -> PostgresConnection:
+        kwargs = {k: v for k, v in self._connect_kwargs.items() if v is not None}
+        conn = await asyncpg.connect(**kwargs)
+        # SQLAlchemy's JSON types serialize on bind; let the text pass through as it is
+        # and decode what the server returns.
+        for typename in ("json", "jsonb"):
+            await conn.set_type_codec(
+                typename, encoder=_identity, decoder=json.loads, schema="pg_catalog"
+            )
+        return PostgresConnection(conn)
+
+    async def close(self, conn: PostgresConnection) -> None:  # type: ignore[override]
+        try:
+            await conn.raw.close(timeout=2)
+        except Exception:
+            conn.raw.terminate()
+
+    async def server_version(self, conn: PostgresConnection) -> None:  # type: ignore[override]
+        version = conn.raw.get_server_version()
+        self.dialect.server_version_info = (version.major, version.minor)
+
+    def translate(self, exc: Exception) -> DatabaseError | None:
+        if isinstance(exc, asyncpg.PostgresError):
+            sqlstate = getattr(exc, "sqlstate", None) or ""
+            cls = _SQLSTATE_CLASSES.get(sqlstate[:2], DatabaseError)
+            return cls(_message(exc))
+        if isinstance(exc, asyncpg.exceptions.DataError):
+            return DataError(str(exc))
+        if isinstance(exc, asyncpg.InterfaceError | ConnectionError | OSError | TimeoutError):
+            return OperationalError(f"{type(exc).__name__}: {exc}")
+        return None
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        if isinstance(exc, asyncpg.exceptions.ConnectionDoesNotExistError | ConnectionError | OSError):
+            return True
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        return sqlstate.startswith(("08", "57P"))
+
+    def not_executed(self, exc: Exception) -> bool:
+        # 57P01: the server was terminating this backend and ran nothing of ours.
+        # "connection is closed": asyncpg refused to send on a connection already closed.
+        if getattr(exc, "sqlstate", None) == "57P01":
+            return True
+        return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _message(exc: asyncpg.PostgresError) -> str:
+    detail = getattr(exc, "detail", None)
+    text = str(exc)
+    return f"{text}\nDETAIL: {detail}" if detail else text

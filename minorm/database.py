@@ -1,0 +1,599 @@
+"""`Database`: the async core every query runs through (DESIGN.md section 3).
+
+Outside a transaction each statement borrows a pooled connection and returns it at once. A
+transaction pins one connection to the task that opened it; tasks it starts run outside it.
+Under force_rollback every statement runs on one connection inside one transaction that is
+rolled back on disconnect, and concurrent tasks take turns on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ClauseElement
+
+from minorm.backends import Backend, Capabilities, Connection, load_backend
+from minorm.backends.compiler import CompiledQuery, Compiler
+from minorm.backends.pool import Pool
+from minorm.backends.record import Record, keymap
+from minorm.exceptions import (
+    ConfigurationError,
+    DatabaseError,
+    DataError,
+    OperationalError,
+    TransactionError,
+)
+from minorm.transaction import Scope, Transaction, normalize_isolation
+from minorm.url import DatabaseURL
+
+logger = logging.getLogger("minorm.database")
+
+T = TypeVar("T")
+Query = str | ClauseElement | CompiledQuery
+
+_POOL_OPTIONS = ("min_size", "max_size", "pool_timeout")
+
+
+class Database:
+    """A connection pool for one database URL, and the statements that run on it.
+
+    Options: `min_size`, `max_size`, `pool_timeout` (seconds to wait for a free connection,
+    then OperationalError), `prepared_statements=False` for PgBouncer's transaction pooling;
+    they may also come from the URL's query string. Other keyword arguments go to the driver's
+    connect call. `force_rollback=True` runs everything in one transaction rolled back on the
+    last disconnect.
+    """
+
+    def __init__(
+        self, url: str | DatabaseURL | Database, *, force_rollback: bool = False, **options: Any
+    ) -> None:
+        if isinstance(url, Database):
+            options = {**url._options, **options}
+            url = url.url
+        self.url = DatabaseURL(url)
+        self._options = dict(options)
+        merged = {**_url_options(self.url), **options}
+        self._force_rollback_default = force_rollback
+        self._force_rollback = force_rollback
+        self._pool_min, self._pool_max, self._pool_timeout = _pool_settings(self.url, merged)
+        for key in _POOL_OPTIONS:
+            merged.pop(key, None)
+        self._backend: Backend = load_backend(self.url, merged)
+        self._compiler = Compiler(self._backend.dialect)
+        self._pool: Pool[Connection] | None = None
+        self._connections = 0
+        self._connect_lock = asyncio.Lock()
+        self._scope: ContextVar[Scope | None] = ContextVar(f"minorm_scope_{id(self)}", default=None)
+        self._global: Scope | None = None
+        self._global_lock: asyncio.Lock | None = None
+
+    # -- description -------------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        """The SQLAlchemy dialect statements are compiled for."""
+        return self._backend.dialect
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._backend.capabilities
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connections > 0
+
+    @property
+    def pool_size(self) -> int:
+        """Connections open now (0 when disconnected)."""
+        return self._pool.size if self._pool else 0
+
+    @property
+    def checked_out(self) -> int:
+        """Connections lent out now, the force_rollback connection included."""
+        return self._pool.checked_out if self._pool else 0
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.url)!r})"
+
+    # -- connecting --------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the pool on the first call; later calls only count (see `disconnect`)."""
+        async with self._connect_lock:
+            self._connections += 1
+            if self._connections > 1:
+                return
+            try:
+                await self._start()
+            except BaseException:
+                self._connections -= 1
+                raise
+
+    async def _start(self) -> None:
+        backend = self._backend
+        pool: Pool[Connection] = Pool(
+            self._open_connection,
+            backend.close,
+            lambda conn: conn.is_closed(),
+            min_size=self._pool_min,
+            max_size=self._pool_max,
+            timeout=self._pool_timeout,
+            describe=str(self.url),
+        )
+        await pool.start()
+        self._pool = pool
+        try:
+            conn = await pool.acquire()
+            try:
+                await backend.server_version(conn)
+            finally:
+                pool.release(conn)
+            self._compiler = Compiler(backend.dialect)
+            if self._force_rollback:
+                await self._start_global()
+        except BaseException:
+            self._pool = None
+            await pool.close()
+            raise
+
+    async def _open_connection(self) -> Connection:
+        try:
+            return await self._backend.open()
+        except Exception as exc:
+            error = self._backend.translate(exc) or OperationalError(f"{type(exc).__name__}: {exc}")
+            raise type(error)(
+                f"Cannot connect to {self.url}: {_scrub(str(error), self.url)}"
+            ) from exc
+
+    async def _start_global(self) -> None:
+        assert self._pool is not None
+        conn = await self._pool.acquire()
+        scope = Scope(conn, None, nested_root=True)
+        try:
+            await self._guard(scope, conn.begin(None, False))
+        except BaseException:
+            self._pool.release(conn, discard=True)
+            raise
+        self._global = scope
+        self._global_lock = asyncio.Lock()
+
+    async def disconnect(self, *, force: bool = False) -> None:
+        """Count down; the last call (or `force=True`) rolls back force_rollback and closes."""
+        async with self._connect_lock:
+            if self._connections == 0:
+                return
+            self._connections = 0 if force else self._connections - 1
+            if self._connections > 0:
+                return
+            await self._stop()
+
+    async def _stop(self) -> None:
+        pool, self._pool = self._pool, None
+        scope, self._global = self._global, None
+        self._global_lock = None
+        if pool is None:
+            return
+        if scope is not None:
+            discard = scope.broken
+            if not discard:
+                try:
+                    await scope.conn.rollback()
+                except Exception:
+                    discard = True
+            pool.release(scope.conn, discard=discard)
+        await pool.close()
+
+    async def __aenter__(self) -> Database:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.disconnect()
+
+    # -- force_rollback ----------------------------------------------------------------------
+
+    @property
+    def force_rollback_enabled(self) -> bool:
+        return self._force_rollback
+
+    def force_rollback(self, enabled: bool = True) -> _ForceRollback:
+        """Turn force_rollback on (or off) for a block.
+
+        `with db.force_rollback():` sets the mode for connections made inside the block
+        (Saffier's test pattern: `with db.force_rollback(): async with db: ...`).
+        `async with db.force_rollback():` also works on a connected database: the block runs
+        in one transaction that is rolled back when it ends.
+        """
+        return _ForceRollback(self, enabled)
+
+    # -- statements --------------------------------------------------------------------------
+
+    def compiled(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledQuery:
+        """The query compiled for `key`, built once with `build()` (see `Compiler.shape`)."""
+        return self._compiler.shape(key, build)
+
+    def compile(self, query: Query, values: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, tuple[Any, ...]]:
+        """Compile `query` for this database; return it with the driver arguments."""
+        if isinstance(query, CompiledQuery):
+            return query, query.bind(values or {})
+        if isinstance(query, str):
+            compiled = self._compiler.text(query)
+            return compiled, compiled.bind(values or {})
+        if not isinstance(query, ClauseElement):
+            raise TypeError(
+                f"A query must be a SQL string, a SQLAlchemy statement or a CompiledQuery, "
+                f"not {type(query).__name__}."
+            )
+        if values and isinstance(query, sa.Insert | sa.Update):
+            query, values = query.values(dict(values)), None
+        compiled, params = self._compiler.statement(query)
+        if values:
+            params.update(values)
+        return compiled, compiled.bind(params)
+
+    async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Record]:
+        """Run a query and return all its rows."""
+        compiled, args = self.compile(query, values)
+        rows, names = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
+        keys = keymap(names)
+        return [Record(row, keys) for row in compiled.process(rows)]
+
+    async def fetch_values(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Sequence[Any]]:
+        """Run a query and return its rows as plain value sequences (no `Record` wrapping)."""
+        compiled, args = self.compile(query, values)
+        rows, _ = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
+        return compiled.process(rows)
+
+    async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> Record | None:
+        """Run a query and return its first row, or None when it returns none."""
+        rows = await self.fetch_all(query, values)
+        return rows[0] if rows else None
+
+    async def fetch_val(
+        self, query: Query, values: Mapping[str, Any] | None = None, column: int | str = 0
+    ) -> Any:
+        """Run a query and return one column of its first row, or None when it returns none."""
+        row = await self.fetch_one(query, values)
+        return None if row is None else row[column]
+
+    async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
+        """Run a statement.
+
+        For an INSERT, return the inserted primary key (a scalar for a one-column key, a tuple
+        for a composite one; the last row's for a multi-row insert); for other statements,
+        return the number of rows affected.
+        """
+        if isinstance(query, sa.Insert) and not query.exported_columns:
+            pk = list(query.table.primary_key.columns) if hasattr(query.table, "primary_key") else []
+            if pk and self.capabilities.returning:
+                query = query.returning(*pk)
+        compiled, args = self.compile(query, values)
+        returns_rows = compiled.processors is not None or (
+            compiled.kind == "insert" and self._returns_rows(query)
+        )
+        if returns_rows:
+            rows, _ = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
+            rows = compiled.process(rows)
+            if compiled.kind != "insert":
+                return len(rows)
+            if not rows:
+                return None
+            last = rows[-1]
+            return last[0] if len(last) == 1 else tuple(last)
+        rowcount, lastrowid = await self._run(lambda conn: conn.execute(compiled.sql, args), compiled)
+        return lastrowid if compiled.kind == "insert" else rowcount
+
+    def _returns_rows(self, query: Query) -> bool:
+        if isinstance(query, ClauseElement):
+            return bool(getattr(query, "exported_columns", None))
+        # A text INSERT: only PostgreSQL cannot report lastrowid, so read RETURNING there.
+        return self._backend.name == "postgresql"
+
+    async def execute_many(self, query: Query, values: Sequence[Mapping[str, Any]]) -> None:
+        """Run one statement once per mapping of `values`, in as few round trips as possible."""
+        if not values:
+            return
+        if isinstance(query, sa.Insert):
+            keys = tuple(values[0])
+            compiled = self._compiler.shape(
+                ("execute_many", query._generate_cache_key(), keys),
+                lambda: query.values({k: sa.bindparam(k, type_=query.table.c[k].type) for k in keys}),  # type: ignore[union-attr]  # an Insert's table has columns
+            )
+            rows = [compiled.bind(item) for item in values]
+        else:
+            compiled, first = self.compile(query, values[0])
+            rows = [first, *(self.compile(query, item)[1] for item in values[1:])]
+        await self._run(lambda conn: conn.execute_many(compiled.sql, rows), compiled)
+
+    async def iterate(
+        self, query: Query, values: Mapping[str, Any] | None = None, *, batch_size: int = 500
+    ) -> AsyncIterator[Record]:
+        """Yield the rows of a query as they arrive, `batch_size` at a time.
+
+        Outside a transaction the query streams on a connection of its own (a server-side
+        cursor where the driver has one), so other queries can run inside the loop. Leave the
+        loop early with `contextlib.aclosing(...)` to give the connection back at once.
+        """
+        async for batch, names in self._batches(query, values, batch_size):
+            keys = keymap(names)
+            for row in batch:
+                yield Record(row, keys)
+
+    async def _batches(
+        self, query: Query, values: Mapping[str, Any] | None, batch_size: int
+    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
+        compiled, args = self.compile(query, values)
+        scope = self._task_scope()
+        if scope is None and self._global is None:
+            async for batch in self._stream_on_own_connection(compiled, args, batch_size):
+                yield batch
+            return
+        if scope is not None and self.capabilities.interleaved_cursor:
+            stream = scope.conn.stream(compiled.sql, args, batch_size)
+            try:
+                while True:
+                    try:
+                        rows, names = await self._guard(scope, anext(stream))
+                    except StopAsyncIteration:
+                        return
+                    yield compiled.process(rows), names
+            finally:
+                if not scope.broken:
+                    await stream.aclose()
+        # A shared connection that cannot interleave a cursor with other statements: read
+        # everything first, so that queries inside the loop cannot deadlock on it.
+        rows, names = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
+        for start in range(0, len(rows), batch_size):
+            yield compiled.process(rows[start : start + batch_size]), names
+
+    async def _stream_on_own_connection(
+        self, compiled: CompiledQuery, args: Sequence[Any], batch_size: int
+    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+        pool = self._require_pool()
+        conn = await pool.acquire()
+        scope = Scope(conn, None, nested_root=False)
+        stream = conn.stream(compiled.sql, args, batch_size)
+        try:
+            while True:
+                try:
+                    rows, names = await self._guard(scope, anext(stream))
+                except StopAsyncIteration:
+                    break
+                yield compiled.process(rows), names
+        except GeneratorExit:
+            raise  # the caller left the loop early: close the cursor normally below
+        except BaseException:
+            scope.broken = True
+            raise
+        finally:
+            if not scope.broken:
+                with contextlib.suppress(Exception):
+                    await stream.aclose()
+            pool.release(conn, discard=scope.broken)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False, force_rollback: bool = False
+    ) -> Transaction:
+        """A transaction: `async with`, `@decorator` or `await` + commit/rollback.
+
+        `isolation` is one of read_uncommitted, read_committed, repeatable_read, serializable
+        (default: the database's own); `readonly=True` starts a read-only transaction.
+        """
+        level = normalize_isolation(isolation, self.capabilities.isolation_levels)
+        return Transaction(self, isolation=level, readonly=readonly, force_rollback=force_rollback)
+
+    def _task_scope(self) -> Scope | None:
+        scope = self._scope.get()
+        if scope is None or scope.closed or scope.owner is not asyncio.current_task():
+            return None
+        return scope
+
+    async def _open_scope(self) -> Scope:
+        scope = self._task_scope()
+        if scope is not None:
+            return scope
+        task = asyncio.current_task()
+        if self._global is not None:
+            await self._take_turn()
+            scope = Scope(self._global.conn, task, nested_root=True)
+        else:
+            conn = await self._require_pool().acquire()
+            scope = Scope(conn, task, nested_root=False)
+        self._scope.set(scope)
+        return scope
+
+    def _close_scope(self, scope: Scope) -> None:
+        scope.closed = True
+        if self._scope.get() is scope:
+            self._scope.set(None)
+        if scope.nested_root and self._global is not None and scope.conn is self._global.conn:
+            if scope.broken:
+                self._global.broken = True
+            assert self._global_lock is not None
+            self._global_lock.release()
+        elif self._pool is not None:
+            self._pool.release(scope.conn, discard=scope.broken)
+
+    async def _control(self, scope: Scope, step: Callable[[Connection], Awaitable[None]]) -> None:
+        if scope.broken:
+            raise OperationalError(
+                "The connection of this transaction was interrupted mid-statement and has been "
+                "discarded; the transaction was rolled back by the server. Start a new one."
+            )
+        await self._guard(scope, step(scope.conn))
+
+    # -- running statements ------------------------------------------------------------------
+
+    async def _run(self, call: Callable[[Connection], Awaitable[T]], compiled: CompiledQuery) -> T:
+        scope = self._task_scope()
+        if scope is not None:
+            if scope.broken:
+                await self._control(scope, _noop)
+            return await self._guard(scope, call(scope.conn))
+        if self._global is not None:
+            await self._take_turn()
+            try:
+                return await self._guard(self._global, call(self._global.conn))
+            finally:
+                assert self._global_lock is not None
+                self._global_lock.release()
+        pool = self._require_pool()
+        for attempt in (1, 2):
+            conn = await pool.acquire()
+            own = Scope(conn, None, nested_root=False)
+            try:
+                return await self._guard(own, call(conn))
+            except DatabaseError as error:
+                # A statement the server never ran (its connection was already gone) is
+                # safe to send again, once, on a fresh connection.
+                cause = error.__cause__
+                if attempt == 2 or not own.broken or not isinstance(cause, Exception):
+                    raise
+                if not self._backend.not_executed(cause):
+                    raise
+                logger.info("Retrying on a fresh connection after: %s", error)
+            finally:
+                pool.release(conn, discard=own.broken)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _guard(self, scope: Scope, awaitable: Awaitable[T]) -> T:
+        """Await a driver call; translate its errors, and mark the connection broken if needed."""
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            scope.broken = True
+            raise
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            if self._backend.is_disconnect(exc) or scope.conn.is_closed():
+                scope.broken = True
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: Exception) -> Exception:
+        error = self._backend.translate(exc)
+        if error is None and isinstance(exc, UnicodeError | OverflowError):
+            error = DataError(f"{type(exc).__name__}: {exc}")
+        if error is None:
+            return exc
+        message = _scrub(str(error), self.url)
+        return type(error)(message) if message != str(error) else error
+
+    async def _take_turn(self) -> None:
+        assert self._global_lock is not None
+        try:
+            async with asyncio.timeout(self._pool_timeout):
+                await self._global_lock.acquire()
+        except TimeoutError:
+            raise OperationalError(
+                f"Timed out after {self._pool_timeout} s waiting for the force_rollback "
+                f"connection of {self.url}: another task holds it in a transaction. Under "
+                f"force_rollback, tasks take turns on one connection, so a task must not wait "
+                f"inside a transaction for another task that queries the database."
+            ) from None
+
+    def _require_pool(self) -> Pool[Connection]:
+        if self._pool is None:
+            raise OperationalError(
+                f"The database {self.url} is not connected: call `await database.connect()` "
+                f"or use `async with database:` first."
+            )
+        return self._pool
+
+    # -- schema ------------------------------------------------------------------------------
+
+    async def create_all(self, metadata: sa.MetaData) -> None:
+        """Create the tables of `metadata` that do not exist yet."""
+        for table in metadata.sorted_tables:
+            await self.execute(sa.schema.CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                await self.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+    async def drop_all(self, metadata: sa.MetaData) -> None:
+        """Drop the tables of `metadata` that exist."""
+        for table in reversed(metadata.sorted_tables):
+            await self.execute(sa.schema.DropTable(table, if_exists=True))
+
+
+async def _noop(conn: Connection) -> None:
+    return None
+
+
+class _ForceRollback:
+    """The context manager returned by `Database.force_rollback()`."""
+
+    def __init__(self, database: Database, enabled: bool) -> None:
+        self._database = database
+        self._enabled = enabled
+        self._previous = database._force_rollback
+        self._transaction: Transaction | None = None
+
+    def __enter__(self) -> Database:
+        self._previous = self._database._force_rollback
+        self._database._force_rollback = self._enabled
+        return self._database
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._database._force_rollback = self._previous
+
+    async def __aenter__(self) -> Database:
+        self.__enter__()
+        if self._enabled and self._database.is_connected and self._database._global is None:
+            self._transaction = await self._database.transaction(force_rollback=True)
+        return self._database
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            if self._transaction is not None:
+                await self._transaction.rollback()
+        finally:
+            self.__exit__()
+
+
+def _url_options(url: DatabaseURL) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for key, value in url.options.items():
+        options[key] = value[-1] if isinstance(value, tuple) else value
+    return options
+
+
+def _pool_settings(url: DatabaseURL, options: dict[str, Any]) -> tuple[int, int, float | None]:
+    sqlite_memory = url.backend == "sqlite" and (url.database or ":memory:") in (":memory:", "")
+    try:
+        max_size = int(options.get("max_size", 1 if sqlite_memory else 10))
+        min_size = int(options.get("min_size", 1))
+        timeout_value = options.get("pool_timeout", 30.0)
+        timeout = None if timeout_value in (None, "none", "None") else float(timeout_value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"Bad pool option for {url}: {exc}. min_size and max_size are integers, "
+            f"pool_timeout is a number of seconds."
+        ) from None
+    if sqlite_memory:
+        # One connection holds the whole in-memory database; a second would be a new one.
+        max_size = 1
+    if max_size < 1 or min_size < 0 or min_size > max_size:
+        raise ConfigurationError(
+            f"Bad pool sizes for {url}: min_size={min_size}, max_size={max_size}; "
+            f"need 0 <= min_size <= max_size and max_size >= 1."
+        )
+    return min(min_size, max_size), max_size, timeout
+
+
+def _scrub(text: str, url: DatabaseURL) -> str:
+    password = url.password
+    return text.replace(password, "***") if password else text
+
+
+__all__ = ["Database", "Query", "TransactionError"]
