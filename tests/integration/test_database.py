@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -447,3 +448,52 @@ async def test_password_never_shown(database_url: str, caplog: pytest.LogCapture
     assert secret not in str(caught.value)
     assert "***" in str(caught.value)
     assert secret not in caplog.text
+
+
+async def test_pool_options_from_url_query(database_url: str) -> None:
+    separator = "&" if "?" in database_url else "?"
+    db = Database(f"{database_url}{separator}max_size=2&min_size=1&pool_timeout=0.2")
+    async with db:
+        assert db.pool_size == 1
+        # Read-only transactions: SQLite lets only one write transaction open at a time.
+        tx1 = await db.transaction(readonly=True)
+        tx2: Any = await asyncio.create_task(_open_transaction(db))
+        assert db.pool_size == 2
+        with pytest.raises(OperationalError, match="all 2 are in use"):
+            await asyncio.create_task(db.fetch_val("SELECT 1"))
+        await tx2.rollback()
+        await tx1.rollback()
+
+
+async def _open_transaction(db: Database) -> object:
+    return await db.transaction(readonly=True)
+
+
+@pytest.mark.backends("postgresql")
+async def test_prepared_statements_can_be_turned_off(database_url: str) -> None:
+    count = "SELECT count(*) FROM pg_prepared_statements"
+    for prepared, expect_some in ((True, True), (False, False)):
+        async with Database(database_url, max_size=1, prepared_statements=prepared) as db:
+            for i in range(3):
+                assert await db.fetch_val("SELECT :x + 1", {"x": i}) == i + 1
+            assert (await db.fetch_val(count) > 0) is expect_some
+
+
+async def test_bad_pool_options_are_configuration_errors() -> None:
+    from minorm.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="min_size=3, max_size=2"):
+        Database("sqlite:///x.db", min_size=3, max_size=2)
+    with pytest.raises(ConfigurationError, match="pool_timeout is a number"):
+        Database("sqlite:///x.db?pool_timeout=soon")
+
+
+async def test_memory_database_keeps_its_data_across_statements() -> None:
+    async with Database("sqlite:///:memory:") as db:
+        await db.execute("CREATE TABLE m (x INTEGER)")
+        await db.execute("INSERT INTO m VALUES (1)")
+        results = await asyncio.gather(*(db.fetch_val("SELECT count(*) FROM m") for _ in range(5)))
+        assert results == [1] * 5
+        async with db.transaction():
+            await db.execute("INSERT INTO m VALUES (2)")
+        assert await db.fetch_val("SELECT sum(x) FROM m") == 3
