@@ -11,7 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Mapping,
+    Sequence,
+)
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -20,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.backends import Backend, Capabilities, Connection, load_backend
-from minorm.backends.compiler import CompiledQuery, Compiler
+from minorm.backends.compiler import CompiledQuery, Compiler, result_types
 from minorm.backends.pool import Pool
 from minorm.backends.record import Record, keymap
 from minorm.exceptions import (
@@ -55,10 +63,12 @@ class Database:
         self, url: str | DatabaseURL | Database, *, force_rollback: bool = False, **options: Any
     ) -> None:
         if isinstance(url, Database):
-            options = {**url._options, **options}
-            url = url.url
-        self.url = DatabaseURL(url)
-        self._options = dict(options)
+            source: Database = url
+            options = {**source._options, **options}
+            self.url: DatabaseURL = source.url
+        else:
+            self.url = DatabaseURL(url)
+        self._options: dict[str, Any] = dict(options)
         merged = {**_url_options(self.url), **options}
         self._force_rollback_default = force_rollback
         self._force_rollback = force_rollback
@@ -219,7 +229,9 @@ class Database:
         """The query compiled for `key`, built once with `build()` (see `Compiler.shape`)."""
         return self._compiler.shape(key, build)
 
-    def compile(self, query: Query, values: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, tuple[Any, ...]]:
+    def compile(
+        self, query: Query, values: Mapping[str, Any] | None = None
+    ) -> tuple[CompiledQuery, tuple[Any, ...]]:
         """Compile `query` for this database; return it with the driver arguments."""
         if isinstance(query, CompiledQuery):
             return query, query.bind(values or {})
@@ -238,20 +250,26 @@ class Database:
             params.update(values)
         return compiled, compiled.bind(params)
 
-    async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Record]:
+    async def fetch_all(
+        self, query: Query, values: Mapping[str, Any] | None = None
+    ) -> list[Record]:
         """Run a query and return all its rows."""
         compiled, args = self.compile(query, values)
         rows, names = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
         keys = keymap(names)
         return [Record(row, keys) for row in compiled.process(rows)]
 
-    async def fetch_values(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Sequence[Any]]:
+    async def fetch_values(
+        self, query: Query, values: Mapping[str, Any] | None = None
+    ) -> list[Sequence[Any]]:
         """Run a query and return its rows as plain value sequences (no `Record` wrapping)."""
         compiled, args = self.compile(query, values)
         rows, _ = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
         return compiled.process(rows)
 
-    async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> Record | None:
+    async def fetch_one(
+        self, query: Query, values: Mapping[str, Any] | None = None
+    ) -> Record | None:
         """Run a query and return its first row, or None when it returns none."""
         rows = await self.fetch_all(query, values)
         return rows[0] if rows else None
@@ -270,8 +288,10 @@ class Database:
         for a composite one; the last row's for a multi-row insert); for other statements,
         return the number of rows affected.
         """
-        if isinstance(query, sa.Insert) and not query.exported_columns:
-            pk = list(query.table.primary_key.columns) if hasattr(query.table, "primary_key") else []
+        # `_returning` rather than a public memoized attribute: reading one of those before
+        # `.returning()` leaves the copy with the original's stale, empty value.
+        if isinstance(query, sa.Insert) and not query._returning:
+            pk = list(getattr(query.table, "primary_key", ()))
             if pk and self.capabilities.returning:
                 query = query.returning(*pk)
         compiled, args = self.compile(query, values)
@@ -287,12 +307,14 @@ class Database:
                 return None
             last = rows[-1]
             return last[0] if len(last) == 1 else tuple(last)
-        rowcount, lastrowid = await self._run(lambda conn: conn.execute(compiled.sql, args), compiled)
+        rowcount, lastrowid = await self._run(
+            lambda conn: conn.execute(compiled.sql, args), compiled
+        )
         return lastrowid if compiled.kind == "insert" else rowcount
 
     def _returns_rows(self, query: Query) -> bool:
         if isinstance(query, ClauseElement):
-            return bool(getattr(query, "exported_columns", None))
+            return bool(result_types(query))
         # A text INSERT: only PostgreSQL cannot report lastrowid, so read RETURNING there.
         return self._backend.name == "postgresql"
 
@@ -303,8 +325,10 @@ class Database:
         if isinstance(query, sa.Insert):
             keys = tuple(values[0])
             compiled = self._compiler.shape(
-                ("execute_many", query._generate_cache_key(), keys),
-                lambda: query.values({k: sa.bindparam(k, type_=query.table.c[k].type) for k in keys}),  # type: ignore[union-attr]  # an Insert's table has columns
+                ("execute_many", _shape_key(query), keys),
+                lambda: query.values(
+                    {k: sa.bindparam(k, type_=query.table.c[k].type) for k in keys}
+                ),
             )
             rows = [compiled.bind(item) for item in values]
         else:
@@ -321,21 +345,24 @@ class Database:
         cursor where the driver has one), so other queries can run inside the loop. Leave the
         loop early with `contextlib.aclosing(...)` to give the connection back at once.
         """
-        async for batch, names in self._batches(query, values, batch_size):
-            keys = keymap(names)
-            for row in batch:
-                yield Record(row, keys)
+        async with contextlib.aclosing(self._batches(query, values, batch_size)) as batches:
+            async for batch, names in batches:
+                keys = keymap(names)
+                for row in batch:
+                    yield Record(row, keys)
 
     async def _batches(
         self, query: Query, values: Mapping[str, Any] | None, batch_size: int
-    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+    ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
         compiled, args = self.compile(query, values)
         scope = self._task_scope()
         if scope is None and self._global is None:
-            async for batch in self._stream_on_own_connection(compiled, args, batch_size):
-                yield batch
+            own = self._stream_on_own_connection(compiled, args, batch_size)
+            async with contextlib.aclosing(own) as batches:
+                async for batch in batches:
+                    yield batch
             return
         if scope is not None and self.capabilities.interleaved_cursor:
             stream = scope.conn.stream(compiled.sql, args, batch_size)
@@ -357,7 +384,7 @@ class Database:
 
     async def _stream_on_own_connection(
         self, compiled: CompiledQuery, args: Sequence[Any], batch_size: int
-    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+    ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         pool = self._require_pool()
         conn = await pool.acquire()
         scope = Scope(conn, None, nested_root=False)
@@ -449,7 +476,9 @@ class Database:
                 assert self._global_lock is not None
                 self._global_lock.release()
         pool = self._require_pool()
-        for attempt in (1, 2):
+        # Every idle connection may have died at once (a server restart): try each of them.
+        attempts = pool.max_size + 1
+        for attempt in range(1, attempts + 1):
             conn = await pool.acquire()
             own = Scope(conn, None, nested_root=False)
             try:
@@ -458,7 +487,7 @@ class Database:
                 # A statement the server never ran (its connection was already gone) is
                 # safe to send again, once, on a fresh connection.
                 cause = error.__cause__
-                if attempt == 2 or not own.broken or not isinstance(cause, Exception):
+                if attempt == attempts or not own.broken or not isinstance(cause, Exception):
                     raise
                 if not self._backend.not_executed(cause):
                     raise
@@ -597,3 +626,8 @@ def _scrub(text: str, url: DatabaseURL) -> str:
 
 
 __all__ = ["Database", "Query", "TransactionError"]
+
+
+def _shape_key(stmt: ClauseElement) -> Hashable:
+    key = stmt._generate_cache_key()  # SQLAlchemy's own shape key, as its engine uses
+    return key.key if key is not None else id(stmt)

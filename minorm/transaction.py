@@ -35,7 +35,9 @@ class Scope:
 
     __slots__ = ("broken", "closed", "conn", "nested_root", "owner", "stack")
 
-    def __init__(self, conn: Connection, owner: asyncio.Task[Any] | None, *, nested_root: bool) -> None:
+    def __init__(
+        self, conn: Connection, owner: asyncio.Task[Any] | None, *, nested_root: bool
+    ) -> None:
         self.conn = conn
         self.owner = owner
         self.nested_root = nested_root

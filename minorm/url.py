@@ -94,7 +94,8 @@ class DatabaseURL:
 
     @property
     def password(self) -> str | None:
-        return self._url.password  # type: ignore[return-value]  # str or None once parsed
+        password = self._url.password
+        return None if password is None else str(password)
 
     @property
     def hostname(self) -> str | None:

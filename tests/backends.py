@@ -64,7 +64,9 @@ def server(backend: str) -> Server:
 
 
 async def _create_database(admin: str, name: str) -> None:
-    async with Database(admin, min_size=1, max_size=1, pool_timeout=10, **_connect_timeout(admin)) as db:
+    async with Database(
+        admin, min_size=1, max_size=1, pool_timeout=10, **_connect_timeout(admin)
+    ) as db:
         if db.url.backend == "postgresql":
             exists = await db.fetch_val(
                 "SELECT 1 FROM pg_database WHERE datname = :name", {"name": name}

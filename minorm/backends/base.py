@@ -7,7 +7,7 @@ few fixed statements of transaction control; compiling SQLAlchemy statements is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,7 +36,9 @@ class Capabilities:
 class Connection(Protocol):
     """One driver connection. Not safe for concurrent use: the core hands it to one user."""
 
-    async def fetch(self, sql: str, args: Sequence[Any]) -> tuple[list[Sequence[Any]], Sequence[str]]:
+    async def fetch(
+        self, sql: str, args: Sequence[Any]
+    ) -> tuple[list[Sequence[Any]], Sequence[str]]:
         """Run a statement and return its rows and their column names."""
 
     async def execute(self, sql: str, args: Sequence[Any]) -> tuple[int, Any]:
@@ -47,7 +49,7 @@ class Connection(Protocol):
 
     def stream(
         self, sql: str, args: Sequence[Any], batch_size: int
-    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+    ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         """Yield the rows of a query in batches, with a server-side cursor where there is one."""
 
     async def run(self, sql: str) -> None:

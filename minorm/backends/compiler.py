@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.compiler import Compiled, DDLCompiler, SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.exceptions import ProgrammingError
@@ -78,7 +78,7 @@ class CompiledQuery:
     def params_of(self, statement: ClauseElement, key: Any) -> dict[str, Any]:
         """The values embedded in `statement`, a statement of this query's shape."""
         assert self._compiled is not None, "params_of() is only for compiled statements"
-        return self._compiled.construct_params(extracted_parameters=key.bindparams)
+        return dict(self._compiled.construct_params(extracted_parameters=key.bindparams) or {})
 
     def process(self, rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
         """Apply the result processors to `rows` (returned unchanged when none applies)."""
@@ -106,6 +106,7 @@ class Compiler:
     def __init__(self, dialect: Dialect, *, max_entries: int = 2000) -> None:
         self.dialect = dialect
         self._cache: dict[Hashable, CompiledQuery] = {}
+        self._expanding: set[Hashable] = set()
         self._max_entries = max_entries
 
     def text(self, sql: str) -> CompiledQuery:
@@ -133,18 +134,24 @@ class Compiler:
         key = stmt._generate_cache_key()  # SQLAlchemy's own shape key, as its engine uses
         if key is None:
             query = self._build(stmt, None)
-            return query, query._compiled.construct_params() if query._compiled else {}
-        query = self._cache.get(key.key)
-        if query is None:
-            query = self._build(stmt, key)
-            if "POSTCOMPILE_" in query.sql:
-                # IN-lists and literal-execute values change the SQL text with every
-                # execution: render them in place, and do not cache the result.
-                query = self._build(stmt, None, render_postcompile=True)
-                assert query._compiled is not None
-                return query, query._compiled.construct_params()
-            self._store(key.key, query)
+            return query, _params_of(query)
+        if key.key in self._expanding:
+            return self._build_expanded(stmt)
+        cached = self._cache.get(key.key)
+        if cached is not None:
+            return cached, cached.params_of(stmt, key)
+        query = self._build(stmt, key)
+        if "POSTCOMPILE_" in query.sql:
+            # IN-lists and literal-execute values change the SQL text with every execution:
+            # such shapes are rendered in place each time, never cached.
+            self._expanding.add(key.key)
+            return self._build_expanded(stmt)
+        self._store(key.key, query)
         return query, query.params_of(stmt, key)
+
+    def _build_expanded(self, stmt: ClauseElement) -> tuple[CompiledQuery, dict[str, Any]]:
+        query = self._build(stmt, None, render_postcompile=True)
+        return query, _params_of(query)
 
     def _store(self, key: Hashable, query: CompiledQuery) -> None:
         if len(self._cache) >= self._max_entries:
@@ -162,15 +169,36 @@ class Compiler:
         if render_postcompile:
             kwargs["compile_kwargs"] = {"render_postcompile": True}
         compiled = stmt.compile(**kwargs)
-        names = tuple(compiled.positiontup or ())
+        assert isinstance(compiled, SQLCompiler | DDLCompiler)
+        names = tuple(getattr(compiled, "positiontup", None) or ())
         binders = tuple(
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            _bind_type(compiled, name).dialect_impl(dialect).bind_processor(dialect)
             for name in names
         )
         return CompiledQuery(
-            compiled.string, names, binders, _result_processors(stmt, dialect), _kind(stmt),
+            compiled.string,
+            names,
+            binders,
+            _result_processors(stmt, dialect),
+            _kind(stmt),
             compiled,
         )
+
+
+def _bind_type(compiled: SQLCompiler | DDLCompiler, name: str) -> Any:
+    binds = getattr(compiled, "binds", {})
+    bind = binds.get(name)
+    if bind is None:
+        # An expanded IN-list item is named `<bind>_<n>` and has its bind's type.
+        bind = binds[name.rsplit("_", 1)[0]]
+    return bind.type
+
+
+def _params_of(query: CompiledQuery) -> dict[str, Any]:
+    compiled = query._compiled
+    if compiled is None or not query.names:
+        return {}
+    return dict(compiled.construct_params() or {})
 
 
 def _kind(stmt: ClauseElement) -> Kind:
@@ -191,9 +219,18 @@ def _kind(stmt: ClauseElement) -> Kind:
 def _result_processors(
     stmt: ClauseElement, dialect: Dialect
 ) -> tuple[Processor | None, ...] | None:
-    columns = getattr(stmt, "exported_columns", None)
-    if not columns:
+    types = result_types(stmt)
+    if not types:
         return None
-    return tuple(
-        col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
-    )
+    return tuple(type_.dialect_impl(dialect).result_processor(dialect, None) for type_ in types)
+
+
+def result_types(stmt: ClauseElement) -> list[Any]:
+    """The SQL types of the columns a statement returns ([] when it returns none)."""
+    # For DML, read RETURNING from its descriptions: `exported_columns` is memoized and a
+    # statement copied by `.returning()` can carry the stale, empty value of its original.
+    if isinstance(stmt, sa.sql.dml.UpdateBase):
+        return [entry["type"] for entry in stmt.returning_column_descriptions]
+    if isinstance(stmt, sa.sql.expression.SelectBase):
+        return [column.type for column in stmt.selected_columns]
+    return []

@@ -6,8 +6,8 @@ transactions are opened explicitly with START TRANSACTION.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any, cast
 
 import asyncmy
 from asyncmy import errors as mysql_errors
@@ -52,7 +52,9 @@ class MySQLConnection:
     def raw(self) -> asyncmy.Connection:
         return self._conn
 
-    async def fetch(self, sql: str, args: Sequence[Any]) -> tuple[list[Sequence[Any]], Sequence[str]]:
+    async def fetch(
+        self, sql: str, args: Sequence[Any]
+    ) -> tuple[list[Sequence[Any]], Sequence[str]]:
         async with self._conn.cursor() as cursor:
             await cursor.execute(sql, tuple(args))
             rows = await cursor.fetchall()
@@ -62,7 +64,8 @@ class MySQLConnection:
     async def execute(self, sql: str, args: Sequence[Any]) -> tuple[int, Any]:
         async with self._conn.cursor() as cursor:
             await cursor.execute(sql, tuple(args))
-            return cursor.rowcount, cursor.lastrowid
+            rowcount = cast(int, cursor.rowcount)
+            return rowcount, cursor.lastrowid
 
     async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
         async with self._conn.cursor() as cursor:
@@ -70,7 +73,7 @@ class MySQLConnection:
 
     async def stream(
         self, sql: str, args: Sequence[Any], batch_size: int
-    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+    ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         async with self._conn.cursor(SSCursor) as cursor:
             await cursor.execute(sql, tuple(args))
             names = tuple(column[0] for column in cursor.description or ())
@@ -119,13 +122,13 @@ class MySQLBackend:
         conn = await asyncmy.connect(**self._connect_kwargs)
         return MySQLConnection(conn)
 
-    async def close(self, conn: MySQLConnection) -> None:  # type: ignore[override]
+    async def close(self, conn: MySQLConnection) -> None:
         try:
             await conn.raw.ensure_closed()
         except Exception:
             conn.raw.close()
 
-    async def server_version(self, conn: MySQLConnection) -> None:  # type: ignore[override]
+    async def server_version(self, conn: MySQLConnection) -> None:
         rows, _ = await conn.fetch("SELECT VERSION()", ())
         text = str(rows[0][0])
         numbers = tuple(int(part) for part in text.split("-")[0].split(".")[:3] if part.isdigit())
@@ -172,12 +175,12 @@ def _capabilities(*, returning: bool) -> Capabilities:
 
 
 def _code(exc: Exception) -> int | None:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     return args[0] if args and isinstance(args[0], int) else None
 
 
 def _message(exc: Exception) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[0], int):
         return f"({args[0]}) {args[1]}"
     return str(exc)

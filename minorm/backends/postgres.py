@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import asyncpg
@@ -49,7 +49,9 @@ class PostgresConnection:
     def raw(self) -> asyncpg.Connection:
         return self._conn
 
-    async def fetch(self, sql: str, args: Sequence[Any]) -> tuple[list[Sequence[Any]], Sequence[str]]:
+    async def fetch(
+        self, sql: str, args: Sequence[Any]
+    ) -> tuple[list[Sequence[Any]], Sequence[str]]:
         rows = await self._conn.fetch(sql, *args)
         return rows, (tuple(rows[0].keys()) if rows else ())
 
@@ -67,7 +69,7 @@ class PostgresConnection:
 
     async def stream(
         self, sql: str, args: Sequence[Any], batch_size: int
-    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+    ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         # A server-side cursor lives inside a transaction; open one if none is open.
         own = not self._conn.is_in_transaction()
         if own:
@@ -116,7 +118,7 @@ class PostgresBackend:
 
     def __init__(self, url: DatabaseURL, options: dict[str, Any]) -> None:
         self.url = url
-        self.dialect = PGDialect_asyncpg()
+        self.dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it unannotated
         self.capabilities = Capabilities(
             returning=True,
             distinct_on=True,
@@ -149,13 +151,13 @@ class PostgresBackend:
             )
         return PostgresConnection(conn)
 
-    async def close(self, conn: PostgresConnection) -> None:  # type: ignore[override]
+    async def close(self, conn: PostgresConnection) -> None:
         try:
             await conn.raw.close(timeout=2)
         except Exception:
             conn.raw.terminate()
 
-    async def server_version(self, conn: PostgresConnection) -> None:  # type: ignore[override]
+    async def server_version(self, conn: PostgresConnection) -> None:
         version = conn.raw.get_server_version()
         self.dialect.server_version_info = (version.major, version.minor)
 
@@ -166,22 +168,49 @@ class PostgresBackend:
             return cls(_message(exc))
         if isinstance(exc, asyncpg.exceptions.DataError):
             return DataError(str(exc))
-        if isinstance(exc, asyncpg.InterfaceError | ConnectionError | OSError | TimeoutError):
+        if isinstance(
+            exc,
+            asyncpg.InterfaceError
+            | asyncpg.exceptions.InternalClientError
+            | ConnectionError
+            | OSError
+            | TimeoutError,
+        ):
             return OperationalError(f"{type(exc).__name__}: {exc}")
         return None
 
     def is_disconnect(self, exc: Exception) -> bool:
-        if isinstance(exc, asyncpg.exceptions.ConnectionDoesNotExistError | ConnectionError | OSError):
+        broken = (
+            asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.InternalClientError,
+            ConnectionError,
+            OSError,
+            TimeoutError,
+        )
+        if isinstance(exc, broken):
             return True
         sqlstate = getattr(exc, "sqlstate", None) or ""
         return sqlstate.startswith(("08", "57P"))
 
     def not_executed(self, exc: Exception) -> bool:
-        # 57P01: the server was terminating this backend and ran nothing of ours.
-        # "connection is closed": asyncpg refused to send on a connection already closed.
-        if getattr(exc, "sqlstate", None) == "57P01":
-            return True
-        return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+        # 57P01 (admin shutdown) instead of a result: the server was ending this backend, so
+        # the statement either never started or was aborted uncommitted. "connection is
+        # closed": asyncpg refused to send on a connection it already knew was gone.
+        seen: BaseException | None = exc
+        while seen is not None:
+            if getattr(seen, "sqlstate", None) == "57P01" or _ADMIN_SHUTDOWN in str(seen):
+                return True
+            if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+                return True
+            if isinstance(seen, asyncpg.exceptions.InternalClientError) and (
+                "cannot switch to state" in str(seen)
+            ):
+                return True  # the protocol refused to start: nothing was sent
+            seen = seen.__cause__ or seen.__context__
+        return False
+
+
+_ADMIN_SHUTDOWN = "terminating connection due to administrator command"
 
 
 def _identity(value: Any) -> Any:

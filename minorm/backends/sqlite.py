@@ -9,8 +9,8 @@ on the busy timeout instead of failing to upgrade a read lock.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
@@ -26,8 +26,17 @@ from minorm.exceptions import (
 )
 from minorm.url import DatabaseURL
 
-_PROGRAMMING_MESSAGES = ("no such table", "no such column", "syntax error", "already exists",
-                         "has no column", "no such function", "misuse")
+T = TypeVar("T")
+
+_PROGRAMMING_MESSAGES = (
+    "no such table",
+    "no such column",
+    "syntax error",
+    "already exists",
+    "has no column",
+    "no such function",
+    "misuse",
+)
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> tuple[list[Any], Any]:
@@ -46,12 +55,19 @@ def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> tuple[i
         cursor.close()
 
 
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    # aiosqlite runs each call on the connection's thread; its `_execute` sends one function
+    # there, so a statement and its fetch cost one thread hop instead of three.
+    result: T = await conn._execute(fn, *args)  # type: ignore[no-untyped-call]  # aiosqlite leaves it unannotated
+    return result
+
+
 def _names(description: Any) -> tuple[str, ...]:
     return tuple(column[0] for column in description or ())
 
 
 class SQLiteConnection:
-    __slots__ = ("_conn", "_closed")
+    __slots__ = ("_closed", "_conn")
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -61,22 +77,21 @@ class SQLiteConnection:
     def raw(self) -> aiosqlite.Connection:
         return self._conn
 
-    # aiosqlite runs each call on the connection's thread; `_execute` sends one function
-    # there, so a statement and its fetch cost one thread hop instead of three.
-    async def fetch(self, sql: str, args: Sequence[Any]) -> tuple[list[Sequence[Any]], Sequence[str]]:
-        rows, description = await self._conn._execute(_fetch, self._conn._conn, sql, args)
+    async def fetch(
+        self, sql: str, args: Sequence[Any]
+    ) -> tuple[list[Sequence[Any]], Sequence[str]]:
+        rows, description = await _on_thread(self._conn, _fetch, self._conn._conn, sql, args)
         return rows, _names(description)
 
     async def execute(self, sql: str, args: Sequence[Any]) -> tuple[int, Any]:
-        result: tuple[int, Any] = await self._conn._execute(_execute, self._conn._conn, sql, args)
-        return result
+        return await _on_thread(self._conn, _execute, self._conn._conn, sql, args)
 
     async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
         await self._conn.executemany(sql, args)
 
     async def stream(
         self, sql: str, args: Sequence[Any], batch_size: int
-    ) -> AsyncIterator[tuple[list[Sequence[Any]], Sequence[str]]]:
+    ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         cursor = await self._conn.execute(sql, args)
         try:
             names = _names(cursor.description)
@@ -86,7 +101,7 @@ class SQLiteConnection:
             await cursor.close()
 
     async def run(self, sql: str) -> None:
-        await self._conn._execute(_execute, self._conn._conn, sql, ())
+        await _on_thread(self._conn, _execute, self._conn._conn, sql, ())
 
     async def begin(self, isolation: str | None, readonly: bool) -> None:
         await self.run("BEGIN" if readonly else "BEGIN IMMEDIATE")
@@ -134,8 +149,12 @@ class SQLiteBackend:
 
     async def open(self) -> SQLiteConnection:
         conn = await aiosqlite.connect(
-            self.path, isolation_level=None, timeout=self.busy_timeout, uri=self.uri,
-            check_same_thread=False, **self._options,
+            self.path,
+            isolation_level=None,
+            timeout=self.busy_timeout,
+            uri=self.uri,
+            check_same_thread=False,
+            **self._options,
         )
         wrapped = SQLiteConnection(conn)
         await wrapped.run("PRAGMA foreign_keys = ON")
@@ -143,11 +162,11 @@ class SQLiteBackend:
             await wrapped.run("PRAGMA journal_mode = WAL")
         return wrapped
 
-    async def close(self, conn: SQLiteConnection) -> None:  # type: ignore[override]
+    async def close(self, conn: SQLiteConnection) -> None:
         conn._closed = True
         await conn.raw.close()
 
-    async def server_version(self, conn: SQLiteConnection) -> None:  # type: ignore[override]
+    async def server_version(self, conn: SQLiteConnection) -> None:
         self.dialect.server_version_info = sqlite3.sqlite_version_info
 
     def translate(self, exc: Exception) -> DatabaseError | None:

@@ -1,0 +1,1 @@
+"""minorm's benchmark suite: `make bench` (python -m benchmarks)."""

@@ -1,0 +1,54 @@
+"""`make bench`: run every benchmark and print a table of ratios against the raw drivers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+from benchmarks import core
+
+URLS = {
+    "sqlite": None,
+    "postgresql": os.environ.get(
+        "MINORM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    ),
+    "mysql": os.environ.get("MINORM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        f"{'backend':<11} {'workload':<38} {'raw µs':>9} {'minorm µs':>10} {'ratio':>6}",
+        "-" * 78,
+    ]
+    for row in rows:
+        lines.append(
+            f"{row['backend']:<11} {row['workload']:<38} {row['raw_us']:>9.1f} "
+            f"{row['minorm_us']:>10.1f} {row['ratio']:>6.2f}"
+        )
+    return "\n".join(lines)
+
+
+async def main(backends: list[str], count: int, rounds: int) -> None:
+    import tempfile
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="minorm-bench-") as tmp:
+        for backend in backends:
+            url = URLS[backend] or f"sqlite:///{tmp}/bench.db"
+            try:
+                rows += await core.run(backend, url, count=count, rounds=rounds)
+            except Exception as exc:  # a server that is not there is reported, not fatal
+                print(f"skipped {backend} ({url}): {type(exc).__name__}: {exc}")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backends", default="sqlite,postgresql,mysql")
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.backends.split(","), args.count, args.rounds))
