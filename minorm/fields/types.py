@@ -127,14 +127,32 @@ class ExactDecimal(TypeDecorator[decimal.Decimal]):
         return process
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
+        # Drivers return Decimal (PostgreSQL, MySQL) or float (SQLite); all are quantized here.
+        # The dialect's own numeric processor is skipped: asyncpg's needs the column's type
+        # code, which a statement-level result type does not carry.
         quantum = self._quantum
 
         def process(value: Any) -> decimal.Decimal | None:
             return None if value is None else decimal.Decimal(str(value)).quantize(quantum)
 
         return process
+
+
+class DoubleFloat(TypeDecorator[float]):
+    """`FLOAT`, double precision on every backend (`DOUBLE` on MySQL, whose FLOAT is single)."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DOUBLE(asdecimal=False))
+        return dialect.type_descriptor(sa.Float())
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # Every driver returns a float for these columns; asyncpg's processor would need the
+        # column's type code.
+        return None
 
 
 class IPAddressType(TypeDecorator[IPAddress]):
@@ -160,10 +178,8 @@ class IPAddressType(TypeDecorator[IPAddress]):
 
 
 def float_type(precision: int | None) -> TypeEngine[float]:
-    """`FLOAT` (double precision where the dialect's plain FLOAT is single: MySQL's)."""
-    if precision is not None:
-        return sa.Float(precision=precision)
-    return sa.Float().with_variant(mysql.DOUBLE(asdecimal=False), "mysql", "mariadb")
+    """`FLOAT(precision)` when a precision is given, else a double-precision FLOAT."""
+    return DoubleFloat() if precision is None else sa.Float(precision=precision)
 
 
 def autoincrement_integer(base: TypeEngine[int]) -> TypeEngine[int]:

@@ -9,7 +9,7 @@ Persistence (`save`, `update`, `delete`, `load`) lives in `persistence`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 
 import pydantic
 import sqlalchemy as sa
@@ -183,5 +183,7 @@ def _merge_exclude(exclude: IncEx | None, always: frozenset[str]) -> IncEx | Non
     if exclude is None:
         return set(always)
     if isinstance(exclude, Mapping):
-        return {**exclude, **dict.fromkeys(always, True)}
-    return set(exclude) | always
+        merged: dict[Any, Any] = dict(exclude)
+        merged.update(dict.fromkeys(always, True))
+        return cast("IncEx", merged)
+    return {*exclude, *always}

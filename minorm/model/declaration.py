@@ -26,7 +26,8 @@ def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> 
     for name, value in namespace.items():
         if isinstance(value, ComputedField):
             declared[name] = value
-            ns[name] = pydantic.computed_field(_computed_property(name, value), return_type=Any)
+            decorate = pydantic.computed_field(return_type=Any, description=value.description)
+            ns[name] = decorate(_computed_property(name, value))
         elif isinstance(value, Field):
             declared[name] = value
             annotations.setdefault(name, value.annotation())

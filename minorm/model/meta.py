@@ -83,7 +83,9 @@ def build_meta(cls: type[Any]) -> MetaInfo:
     """
     options = _own_options(cls)
     parents = [
-        base.meta for base in cls.__mro__[1:] if isinstance(base.__dict__.get("meta"), MetaInfo)
+        base.__dict__["meta"]
+        for base in cls.__mro__[1:]
+        if isinstance(base.__dict__.get("meta"), MetaInfo)
     ]
     meta = MetaInfo(
         model_name=cls.__name__,
