@@ -3,7 +3,8 @@
 Pydantic collects fields from annotations, so a field declared without one
 (`email = EmailField(max_length=255)`) gets its annotation here, each minorm `Field` is
 replaced by the pydantic `FieldInfo` it stands for, and a model without a primary key gets the
-automatic `id`. The declared `Field` specs are kept under `__minorm_fields__` for step two.
+automatic `id`. The declared `Field` specs are kept under `__minorm_fields__` and `class Meta` under
+`__minorm_meta__` for step two.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pydantic
 from minorm.fields import BigIntegerField, ComputedField, Field
 
 DECLARED = "__minorm_fields__"
+META_OPTIONS = "__minorm_meta__"
 
 
 def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> 
         ns["id"] = auto.field_info()
     ns["__annotations__"] = _in_declaration_order(annotations, namespace)
     ns[DECLARED] = declared
+    # `class Meta` holds options, not a field; pydantic only tolerates it nested in the body.
+    ns[META_OPTIONS] = ns.pop("Meta", None)
     return ns
 
 

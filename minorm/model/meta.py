@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from minorm.exceptions import ConfigurationError
 from minorm.fields import Field, field_from_annotation
-from minorm.model.declaration import DECLARED
+from minorm.model.declaration import DECLARED, META_OPTIONS
 from minorm.registry import Registry
 from minorm.tables import Index, TableSpec, UniqueTogether, build_table
 
@@ -106,7 +106,7 @@ def build_meta(cls: type[Any]) -> MetaInfo:
 
 
 def _own_options(cls: type[Any]) -> dict[str, Any]:
-    declared = cls.__dict__.get("Meta")
+    declared = cls.__dict__.get(META_OPTIONS)
     if declared is None:
         return {}
     options = {k: v for k, v in vars(declared).items() if not k.startswith("__")}
