@@ -105,7 +105,7 @@ def _column_names(spec: TableSpec, keys: Mapping[str, str], names: Sequence[str]
             f"{spec.model_name}: unknown field(s) {', '.join(map(repr, unknown))} in Meta; "
             f"the fields with columns are {', '.join(keys)}."
         )
-    return [keys[name] for name in names]
+    return list(names)  # SQLAlchemy resolves constraint columns by key: the field name
 
 
 def _unique_together(spec: TableSpec, keys: Mapping[str, str]) -> list[sa.UniqueConstraint]:

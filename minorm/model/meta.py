@@ -138,7 +138,9 @@ def _collect_fields(cls: type[Any], parents: list[MetaInfo]) -> dict[str, Field]
             )
         fields[name] = plain
     order = list(cls.model_fields) + [name for name in fields if name not in cls.model_fields]
-    return {name: fields[name] for name in order if name in fields}
+    if "id" in fields and fields["id"].primary_key:
+        order.insert(0, "id")  # Saffier's column order: the automatic key first
+    return {name: fields[name] for name in dict.fromkeys(order) if name in fields}
 
 
 def _check(meta: MetaInfo) -> None:
