@@ -105,11 +105,18 @@ def _revalidate(instance: Model) -> None:
     from minorm.model.base import validation_error
 
     cls = type(instance)
+    fields = instance.meta.fields
+    # A None the database will fill (server default, autoincrement) is not validated.
+    data = {
+        name: value
+        for name, value in instance.__dict__.items()
+        if not (value is None and name in fields and fields[name].is_optional_on_input)
+    }
     try:
-        checked = cls.__pydantic_validator__.validate_python(dict(instance.__dict__))
+        checked = cls.__pydantic_validator__.validate_python(data)
     except pydantic.ValidationError as exc:
         raise validation_error(cls.__name__, exc) from None
-    instance.__dict__.update(checked.__dict__)
+    instance.__dict__.update({name: checked.__dict__[name] for name in data})
 
 
 def _apply_auto_values(instance: Model, names: set[str], *, inserting: bool) -> None:
