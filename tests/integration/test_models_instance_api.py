@@ -74,8 +74,10 @@ async def test_save_inserts_then_updates(models: Models, database: Database) -> 
     row = await database.fetch_one(
         sa.select(models.user.table).where(models.user.columns.id == user.pk)
     )
-    assert row is not None and row.name == "Alicia"
-    assert user.visits == 1 and user.updated >= first_update
+    assert row is not None
+    assert row.name == "Alicia"
+    assert user.visits == 1
+    assert user.updated >= first_update
     assert await database.fetch_val(sa.select(sa.func.count()).select_from(models.user.table)) == 1
 
 

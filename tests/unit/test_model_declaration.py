@@ -180,7 +180,8 @@ def test_custom_composite_and_uuid_primary_keys(models: minorm.Registry) -> None
         class Meta:
             registry = models
 
-    assert Country.pkname == "code" and Country(code="fr").pk == "fr"
+    assert Country.pkname == "code"
+    assert Country(code="fr").pk == "fr"
     assert Membership.pknames == ("user", "group")
     assert Membership(user=1, group=2).pk == {"user": 1, "group": 2}
     assert 'PRIMARY KEY ("user", "group")' in ddl(Membership.table)
@@ -219,7 +220,7 @@ def test_a_concrete_model_needs_a_registry() -> None:
 
 
 def test_unknown_meta_option_and_unmappable_annotation(models: minorm.Registry) -> None:
-    with pytest.raises(minorm.ConfigurationError, match="unknown option.*ordering"):
+    with pytest.raises(minorm.ConfigurationError, match=r"unknown option.*ordering"):
 
         class A(minorm.Model):
             class Meta:

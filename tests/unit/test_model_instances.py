@@ -47,7 +47,8 @@ def test_dump_leaves_out_secret_and_excluded_fields_even_with_exclude() -> None:
         user.model_dump(exclude={"age"}),
         user.model_dump(exclude={"age": True}),
     ):
-        assert "password" not in dumped and "note" not in dumped
+        assert "password" not in dumped
+        assert "note" not in dumped
     assert "age" not in user.model_dump(exclude={"age"})
     assert "password" not in user.model_dump_json(exclude={"age"})
     assert user.password == "hash"
