@@ -263,11 +263,9 @@ async def test_many_tasks_on_a_small_pool(database_url: str) -> None:
                 return None
             if i % 5 == 0:
                 async with db.transaction():
-                    await db.execute(notes.insert().values(text=f"tx{i}", rank=i))
+                    pk = await db.execute(notes.insert().values(text=f"tx{i}", rank=i))
                     async with db.transaction():
-                        await db.execute(
-                            notes.update().where(notes.c.text == f"tx{i}").values(done=True)
-                        )
+                        await db.execute(notes.update().where(notes.c.id == pk).values(done=True))
                 return f"tx{i}"
             if i % 5 == 1:
                 await db.execute(notes.insert().values(text=f"w{i}", rank=i))
