@@ -1,5 +1,6 @@
 """minorm: an async ORM for Python. This module only re-exports the public API."""
 
+from minorm.database import Database
 from minorm.exceptions import (
     ConfigurationError,
     DatabaseError,
@@ -16,25 +17,85 @@ from minorm.exceptions import (
     TransactionError,
     ValidationError,
 )
+from minorm.fields import (
+    BigIntegerField,
+    BinaryField,
+    BooleanField,
+    CharChoiceField,
+    CharField,
+    ChoiceField,
+    ComputedField,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    DurationField,
+    EmailField,
+    ExcludeField,
+    Field,
+    FloatField,
+    IntegerField,
+    IPAddressField,
+    JSONField,
+    PasswordField,
+    PGArrayField,
+    SmallIntegerField,
+    TextField,
+    TimeField,
+    URLField,
+    UUIDField,
+)
+from minorm.model import Model
+from minorm.registry import Registry
+from minorm.tables import Index, UniqueConstraint
 from minorm.url import DatabaseURL
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BigIntegerField",
+    "BinaryField",
+    "BooleanField",
+    "CharChoiceField",
+    "CharField",
+    "ChoiceField",
+    "ComputedField",
     "ConfigurationError",
     "DataError",
+    "Database",
     "DatabaseError",
     "DatabaseURL",
+    "DateField",
+    "DateTimeField",
+    "DecimalField",
+    "DurationField",
+    "EmailField",
+    "ExcludeField",
+    "Field",
+    "FloatField",
+    "IPAddressField",
+    "Index",
+    "IntegerField",
     "IntegrityError",
+    "JSONField",
     "MigrationError",
     "MinormError",
+    "Model",
     "MultipleObjectsReturned",
     "NotSupportedError",
     "ObjectNotFound",
     "OperationalError",
+    "PGArrayField",
+    "PasswordField",
     "ProgrammingError",
     "QuerySetError",
+    "Registry",
+    "SmallIntegerField",
+    "TextField",
+    "TimeField",
     "TransactionError",
+    "URLField",
+    "UUIDField",
+    "UniqueConstraint",
     "ValidationError",
     "__version__",
 ]

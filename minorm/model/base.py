@@ -1,0 +1,189 @@
+"""`Model`: a pydantic model that is also a table.
+
+Class creation happens in two small steps: `ModelMetaclass.__new__` only rewrites the
+namespace (`declaration.prepare_namespace`), and pydantic's public `__pydantic_init_subclass__`
+hook describes the finished class and builds its table (`meta.build_meta`, `meta.attach`).
+Persistence (`save`, `update`, `delete`, `load`) lives in `persistence`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
+
+import pydantic
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from pydantic.main import IncEx
+
+from minorm.exceptions import ValidationError
+from minorm.model import persistence
+from minorm.model.declaration import prepare_namespace
+from minorm.model.meta import MetaInfo, attach, build_meta
+
+if TYPE_CHECKING:
+    from pydantic._internal._model_construction import ModelMetaclass as _PydanticMetaclass
+else:
+    _PydanticMetaclass = type(BaseModel)
+
+T = TypeVar("T")
+
+
+class ModelMetaclass(_PydanticMetaclass):
+    """Rewrites the class namespace (annotations for minorm fields), then lets pydantic work."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type[Any], ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> type:
+        if any(isinstance(base, ModelMetaclass) for base in bases):
+            namespace = prepare_namespace(bases, namespace)
+        return super().__new__(mcs, name, bases, namespace, **kwargs)
+
+
+class classproperty(Generic[T]):
+    """A read-only attribute computed from the class (also reachable from instances)."""
+
+    def __init__(self, fget: Callable[[Any], T]) -> None:
+        self.fget = fget
+
+    def __get__(self, instance: object, owner: type[Any]) -> T:
+        return self.fget(owner)
+
+
+def validation_error(model: str, exc: pydantic.ValidationError) -> ValidationError:
+    """minorm's ValidationError for pydantic's, naming every bad field."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(model)"
+        problems.append(f"{where}: {error['msg']}")
+    message = f"{model}: {len(problems)} invalid field(s): " + "; ".join(problems)
+    return ValidationError(message, [dict(e) for e in exc.errors(include_url=False)])
+
+
+class Model(BaseModel, metaclass=ModelMetaclass):
+    """Base class of every minorm model. Validates on construction and on assignment.
+
+    Unknown keyword arguments are rejected. Errors are `minorm.ValidationError`s naming the bad
+    fields; a bad declaration is a `ConfigurationError` raised when the class is created.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        arbitrary_types_allowed=True,
+        from_attributes=True,
+    )
+
+    meta: ClassVar[MetaInfo] = MetaInfo(
+        model_name="Model", registry=None, tablename="", abstract=True, fields={}
+    )
+    table: ClassVar[classproperty[sa.Table]] = classproperty(lambda cls: cls.meta.require_table())
+    columns: ClassVar[classproperty[sa.ColumnCollection[str, sa.Column[Any]]]] = classproperty(
+        lambda cls: cls.meta.require_table().columns
+    )
+    pknames: ClassVar[classproperty[tuple[str, ...]]] = classproperty(lambda cls: cls.meta.pknames)
+    pkname: ClassVar[classproperty[str]] = classproperty(lambda cls: cls.meta.pknames[0])
+
+    # Whether the instance has a row: loaded, saved, not deleted since.
+    _persisted: bool = pydantic.PrivateAttr(default=False)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.meta = build_meta(cls)
+        if not cls.meta.abstract:
+            attach(cls, persistence.make_loader)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise validation_error(type(self).__name__, exc) from None
+
+    # Pydantic calls a custom __init__ from inside its validators (nested models, FastAPI
+    # bodies); marking this one as the base init keeps pydantic's own errors there.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's marker
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except pydantic.ValidationError as exc:
+            raise validation_error(type(self).__name__, exc) from None
+
+    @property
+    def pk(self) -> Any:
+        """The primary key value; a dict of them for a composite key."""
+        names = self.meta.pknames
+        if len(names) == 1:
+            return getattr(self, names[0])
+        return {name: getattr(self, name) for name in names}
+
+    @pk.setter
+    def pk(self, value: Any) -> None:
+        names = self.meta.pknames
+        if len(names) == 1:
+            setattr(self, names[0], value)
+            return
+        for name in names:
+            setattr(self, name, value[name])
+
+    @classmethod
+    def _from_db(cls, values: Sequence[Any]) -> Self:
+        """An instance from one row of `cls.table` (its columns in table order), trusted:
+        no validation runs. The instance counts as saved."""
+        loader = cls.meta.loader
+        if loader is None:
+            cls.meta.require_table()
+            raise AssertionError("unreachable: a built table has a loader")
+        instance: Self = loader(values)
+        return instance
+
+    # -- dumping ---------------------------------------------------------------------------
+
+    def model_dump(self, *, exclude: IncEx | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Pydantic's `model_dump`; `secret` and `exclude` fields are left out even when
+        `exclude` is given (pydantic issue 9465)."""
+        return super().model_dump(exclude=_merge_exclude(exclude, self.meta.excluded), **kwargs)
+
+    def model_dump_json(self, *, exclude: IncEx | None = None, **kwargs: Any) -> str:
+        """Pydantic's `model_dump_json`, leaving out `secret` and `exclude` fields."""
+        return super().model_dump_json(
+            exclude=_merge_exclude(exclude, self.meta.excluded), **kwargs
+        )
+
+    # -- persistence -----------------------------------------------------------------------
+
+    async def save(
+        self, force_insert: bool = False, values: Mapping[str, Any] | set[str] | None = None
+    ) -> Self:
+        """Insert the instance, or update its row when it was loaded or saved before (or its
+        primary key names an existing row). `values` limits an update to those fields (a
+        dict also assigns them first). Returns self, with server-generated values loaded."""
+        await persistence.save(self, force_insert=force_insert, values=values)
+        return self
+
+    async def update(self, **kwargs: Any) -> Self:
+        """Validate and assign `kwargs`, then write only those fields (plus `auto_now` ones)."""
+        await persistence.save(self, force_insert=False, values=kwargs, must_exist=True)
+        return self
+
+    async def delete(self) -> int:
+        """Delete the row; returns the number of rows deleted (0 or 1)."""
+        return await persistence.delete(self)
+
+    async def load(self) -> Self:
+        """Reload every field from the database; ObjectNotFound if the row is gone."""
+        await persistence.load(self)
+        return self
+
+
+def _merge_exclude(exclude: IncEx | None, always: frozenset[str]) -> IncEx | None:
+    if not always:
+        return exclude
+    if exclude is None:
+        return set(always)
+    if isinstance(exclude, Mapping):
+        merged: dict[Any, Any] = dict(exclude)
+        merged.update(dict.fromkeys(always, True))
+        return cast("IncEx", merged)
+    return {*exclude, *always}

@@ -1,0 +1,209 @@
+"""Instance persistence with SQLAlchemy Core statements through the registry's database.
+
+These functions are what `Model.save/update/delete/load` call; a queryset layer can replace
+their internals without changing the model's API. Rows read back are trusted: `make_loader`
+builds instances without running validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+import sqlalchemy as sa
+
+from minorm.exceptions import ObjectNotFound, ValidationError
+from minorm.fields import MISSING
+
+if TYPE_CHECKING:
+    from minorm.database import Database
+    from minorm.model.base import Model
+
+PERSISTED = "_persisted"
+
+
+def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
+    """A function building a `cls` instance from the values of one row of `cls.table`.
+
+    Nothing is validated: the values are taken as the database (after the column types'
+    result processing) returns them, in table column order.
+    """
+    table = cls.meta.require_table()
+    names = tuple(column.key for column in table.columns)
+    virtual = {
+        name: info.get_default(call_default_factory=True)
+        for name, info in cls.model_fields.items()
+        if name not in names
+    }
+    fields_set = set(names)
+    new = object.__new__
+    # The slot descriptors of BaseModel, called directly: the cheapest way to fill an instance.
+    slots = pydantic.BaseModel.__dict__
+    set_dict = slots["__dict__"].__set__
+    set_fields_set = slots["__pydantic_fields_set__"].__set__
+    set_extra = slots["__pydantic_extra__"].__set__
+    set_private = slots["__pydantic_private__"].__set__
+
+    def load(values: Sequence[Any]) -> Model:
+        instance = new(cls)
+        data = dict(zip(names, values, strict=False))
+        if virtual:
+            data.update(virtual)
+        set_dict(instance, data)
+        set_fields_set(instance, fields_set.copy())
+        set_extra(instance, None)
+        set_private(instance, {PERSISTED: True})
+        return instance
+
+    return load
+
+
+def _database(instance: Model) -> Database:
+    registry = instance.meta.registry
+    assert registry is not None  # a concrete model always has one
+    return registry.database
+
+
+def _pk_clause(instance: Model, table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(*(table.c[name] == instance.__dict__[name] for name in instance.meta.pknames))
+
+
+def _has_pk(instance: Model) -> bool:
+    return all(instance.__dict__.get(name) is not None for name in instance.meta.pknames)
+
+
+def _set_persisted(instance: Model, value: bool) -> None:
+    private = instance.__pydantic_private__
+    if private is None:
+        object.__setattr__(instance, "__pydantic_private__", {PERSISTED: value})
+    else:
+        private[PERSISTED] = value
+
+
+def _is_persisted(instance: Model) -> bool:
+    return bool((instance.__pydantic_private__ or {}).get(PERSISTED, False))
+
+
+async def _exists(instance: Model, table: sa.Table) -> bool:
+    if _is_persisted(instance):
+        return True
+    if not _has_pk(instance):
+        return False
+    query = sa.select(sa.literal(1)).select_from(table).where(_pk_clause(instance, table))
+    return await _database(instance).fetch_one(query.limit(1)) is not None
+
+
+def _assign(instance: Model, values: Mapping[str, Any]) -> None:
+    model_name = type(instance).__name__
+    unknown = sorted(set(values) - set(type(instance).model_fields))
+    if unknown:
+        errors = [
+            {"loc": (name,), "type": "extra_forbidden", "msg": "Extra inputs are not permitted"}
+            for name in unknown
+        ]
+        raise ValidationError(f"{model_name}: unknown field(s) {', '.join(unknown)}", errors)
+    for name, value in values.items():
+        setattr(instance, name, value)
+
+
+def _revalidate(instance: Model) -> None:
+    from minorm.model.base import validation_error
+
+    cls = type(instance)
+    fields = instance.meta.fields
+    # A None the database will fill (server default, autoincrement) is not validated.
+    data = {
+        name: value
+        for name, value in instance.__dict__.items()
+        if not (value is None and name in fields and fields[name].is_optional_on_input)
+    }
+    try:
+        checked = cls.__pydantic_validator__.validate_python(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(cls.__name__, exc) from None
+    instance.__dict__.update({name: checked.__dict__[name] for name in data})
+
+
+def _apply_auto_values(instance: Model, names: set[str], *, inserting: bool) -> None:
+    for name, model_field in instance.meta.column_fields.items():
+        value = model_field.auto_value(instance.__dict__.get(name), inserting=inserting)
+        if value is not MISSING:
+            instance.__dict__[name] = value
+            names.add(name)
+
+
+async def save(
+    instance: Model,
+    *,
+    force_insert: bool,
+    values: Mapping[str, Any] | set[str] | None,
+    must_exist: bool = False,
+) -> None:
+    """Insert or update `instance` (see `Model.save`); `must_exist` never inserts."""
+    table = instance.meta.require_table()
+    if isinstance(values, Mapping):
+        _assign(instance, values)
+    if must_exist and not _has_pk(instance):
+        raise ObjectNotFound(f"{type(instance).__name__} has no primary key value to update by.")
+    inserting = force_insert or (not must_exist and not await _exists(instance, table))
+    names = set(values or instance.meta.column_fields)
+    _apply_auto_values(instance, names, inserting=inserting)
+    _revalidate(instance)
+    if inserting:
+        await _insert(instance, table)
+    else:
+        await _update(instance, table, names)
+    _set_persisted(instance, True)
+
+
+async def _insert(instance: Model, table: sa.Table) -> None:
+    data = instance.__dict__
+    row: dict[str, Any] = {}
+    generated = []
+    for name, model_field in instance.meta.column_fields.items():
+        if data.get(name) is None and (
+            model_field.is_autoincrement or model_field.server_default is not None
+        ):
+            generated.append(name)
+            continue
+        row[name] = data.get(name)
+    pk = await _database(instance).execute(table.insert().values(row))
+    pknames = instance.meta.pknames
+    if any(name in generated for name in pknames):
+        keys = pk if isinstance(pk, tuple) else (pk,)
+        data.update(zip(pknames, keys, strict=False))
+    if any(name not in pknames for name in generated):
+        await load(instance)
+
+
+async def _update(instance: Model, table: sa.Table, names: set[str]) -> None:
+    pknames = instance.meta.pknames
+    columns = instance.meta.column_fields
+    row = {name: instance.__dict__[name] for name in names if name in columns}
+    row = {name: value for name, value in row.items() if name not in pknames}
+    if row:
+        query = table.update().where(_pk_clause(instance, table)).values(row)
+        await _database(instance).execute(query)
+
+
+async def delete(instance: Model) -> int:
+    """Delete the row of `instance`; returns the number of rows deleted."""
+    table = instance.meta.require_table()
+    if not _has_pk(instance):
+        return 0
+    count = await _database(instance).execute(table.delete().where(_pk_clause(instance, table)))
+    _set_persisted(instance, False)
+    return int(count or 0)
+
+
+async def load(instance: Model) -> None:
+    """Refresh every column field of `instance` from its row; ObjectNotFound if it is gone."""
+    table = instance.meta.require_table()
+    if not _has_pk(instance):
+        raise ObjectNotFound(f"{type(instance).__name__} has no primary key value to load by.")
+    row = await _database(instance).fetch_one(sa.select(table).where(_pk_clause(instance, table)))
+    if row is None:
+        raise ObjectNotFound(f"{type(instance).__name__} with pk {instance.pk!r} does not exist.")
+    instance.__dict__.update(zip((c.key for c in table.columns), row, strict=True))
+    _set_persisted(instance, True)
