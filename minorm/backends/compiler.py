@@ -222,7 +222,17 @@ def _result_processors(
     types = result_types(stmt)
     if not types:
         return None
-    return tuple(type_.dialect_impl(dialect).result_processor(dialect, None) for type_ in types)
+    return tuple(_result_processor(type_, dialect) for type_ in types)
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    try:
+        processor: Processor | None = type_.dialect_impl(dialect).result_processor(dialect, None)
+    except TypeError:
+        # Some processors pick their conversion from the driver's column type code, which
+        # is only known at run time (asyncpg's numerics); the driver's own value is kept.
+        return None
+    return processor
 
 
 def result_types(stmt: ClauseElement) -> list[Any]:

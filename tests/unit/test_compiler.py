@@ -83,3 +83,11 @@ def test_shape_cache_is_bounded() -> None:
     for i in range(10):
         compiler.text(f"SELECT {i}")
     assert len(compiler._cache) == 3
+
+
+def test_numeric_columns_compile_on_postgres() -> None:
+    prices = sa.Table(
+        "p", sa.MetaData(), sa.Column("f", sa.Float), sa.Column("n", sa.Numeric(10, 2))
+    )
+    query, _ = Compiler(DIALECTS["postgresql"]).statement(sa.select(prices))
+    assert query.sql.startswith("SELECT p.f, p.n")
