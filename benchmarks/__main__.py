@@ -7,7 +7,7 @@ import asyncio
 import os
 from typing import Any
 
-from benchmarks import core
+from benchmarks import bench_hydration, core
 
 URLS = {
     "sqlite": None,
@@ -43,6 +43,12 @@ async def main(backends: list[str], count: int, rounds: int) -> None:
             except Exception as exc:  # a server that is not there is reported, not fatal
                 print(f"skipped {backend} ({url}): {type(exc).__name__}: {exc}")
     print(table(rows))
+    print()
+    for row in bench_hydration.run():
+        print(
+            f"{row['workload']}: {row['models_per_s']:,.0f} models/s, "
+            f"{row['tuples_per_s']:,.0f} tuples/s (target: >= 400,000 models/s)"
+        )
 
 
 if __name__ == "__main__":
