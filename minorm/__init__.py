@@ -16,6 +16,7 @@ from minorm.exceptions import (
     TransactionError,
     ValidationError,
 )
+from minorm.testclient import DatabaseTestClient
 from minorm.url import DatabaseURL
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigurationError",
     "DataError",
     "DatabaseError",
+    "DatabaseTestClient",
     "DatabaseURL",
     "IntegrityError",
     "MigrationError",
