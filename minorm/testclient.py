@@ -17,7 +17,7 @@ import pathlib
 from typing import Any
 
 from minorm.database import Database
-from minorm.exceptions import ConfigurationError
+from minorm.exceptions import ConfigurationError, ProgrammingError
 from minorm.url import DatabaseURL
 
 ENV_PREFIX = "MINORM_TESTCLIENT_"
@@ -151,13 +151,20 @@ class DatabaseTestClient(Database):
 
     @classmethod
     async def create_database(cls, url: str | DatabaseURL, **options: Any) -> None:
-        """Create the database of `url`; an error if it exists (SQLite: an empty file)."""
+        """Create the database of `url` (SQLite: an empty file, and its folder if missing).
+
+        Raises ProgrammingError if it exists already.
+        """
         url = DatabaseURL(url)
         if url.backend == "sqlite":
             path = sqlite_path(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.touch(exist_ok=False)
+                try:
+                    path.touch(exist_ok=False)
+                except FileExistsError:
+                    # The same error the servers give for CREATE DATABASE on an existing one.
+                    raise ProgrammingError(f"The database {url} already exists.") from None
             return
         name = _server_database(url)
         async with _admin(url, options) as admin:
@@ -203,28 +210,22 @@ def prefixed_url(url: DatabaseURL, prefix: str) -> DatabaseURL:
     if not prefix:
         return url
     if url.backend == "sqlite":
-        database = url.database or ""
-        if _sqlite_in_memory(database):
+        path = sqlite_path(url)
+        if path is None:
             return url
-        head, sep, query = database.partition("?")
-        scheme = "file:" if head.startswith("file:") else ""
-        folder, name = os.path.split(head[len(scheme) :])
-        path = os.path.join(folder, prefix + name)
-        return url.replace(database=f"{scheme}{path}{sep}{query}")
+        database = url.database or ""
+        scheme = "file:" if database.startswith("file:") else ""
+        folder, name = os.path.split(database.removeprefix(scheme))
+        return url.replace(database=scheme + os.path.join(folder, prefix + name))
     return url.replace(database=prefix + _server_database(url))
 
 
 def sqlite_path(url: DatabaseURL) -> pathlib.Path | None:
     """The file of a SQLite URL, or None for an in-memory database."""
     database = url.database or ""
-    if _sqlite_in_memory(database):
+    if database in ("", ":memory:") or url.options.get("mode") == "memory":
         return None
-    head = database.partition("?")[0]
-    return pathlib.Path(head.removeprefix("file:"))
-
-
-def _sqlite_in_memory(database: str) -> bool:
-    return database in ("", ":memory:") or "mode=memory" in database
+    return pathlib.Path(database.removeprefix("file:"))
 
 
 def _server_database(url: DatabaseURL) -> str:
