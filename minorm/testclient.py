@@ -221,7 +221,9 @@ def prefixed_url(url: DatabaseURL, prefix: str) -> DatabaseURL:
 
 
 def sqlite_path(url: DatabaseURL) -> pathlib.Path | None:
-    """The file of a SQLite URL, or None for an in-memory database."""
+    """The file of a SQLite URL; None for an in-memory database or another backend's URL."""
+    if url.backend != "sqlite":
+        return None
     database = url.database or ""
     if database in ("", ":memory:") or url.options.get("mode") == "memory":
         return None

@@ -68,6 +68,7 @@ def test_sqlite_path() -> None:
     assert sqlite_path(DatabaseURL("sqlite:///file:db?mode=memory")) is None
     assert sqlite_path(DatabaseURL("sqlite:///:memory:")) is None
     assert sqlite_path(DatabaseURL("sqlite://")) is None
+    assert sqlite_path(DatabaseURL("postgresql://h/app.db")) is None
 
 
 def test_client_url_and_defaults() -> None:
