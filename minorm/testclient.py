@@ -73,7 +73,7 @@ class DatabaseTestClient(Database):
         if "/" in prefix or os.sep in prefix:
             raise ConfigurationError(f"test_prefix must not contain a path separator: {prefix!r}")
         if isinstance(url, Database):
-            # A client built on another client works on the same test database.
+            # Built on another client: the same test database, not a test_test_ one.
             source = (
                 url.url if isinstance(url, DatabaseTestClient) else prefixed_url(url.url, prefix)
             )
