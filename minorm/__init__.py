@@ -47,6 +47,7 @@ from minorm.fields import (
 from minorm.model import Model
 from minorm.registry import Registry
 from minorm.tables import Index, UniqueConstraint
+from minorm.testclient import DatabaseTestClient
 from minorm.url import DatabaseURL
 
 __version__ = "0.1.0"
@@ -63,6 +64,7 @@ __all__ = [
     "DataError",
     "Database",
     "DatabaseError",
+    "DatabaseTestClient",
     "DatabaseURL",
     "DateField",
     "DateTimeField",

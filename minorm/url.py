@@ -144,7 +144,10 @@ class DatabaseURL:
                 name, name
             )
             kwargs[target] = dict(value) if name == "options" else value
-        return DatabaseURL(self._url.set(**kwargs))
+        # `URL.set()` skips None values, so parts being removed are cleared separately.
+        cleared: dict[str, Any] = {key: None for key, value in kwargs.items() if value is None}
+        url = self._url.set(**{k: v for k, v in kwargs.items() if v is not None})
+        return DatabaseURL(url._replace(**cleared) if cleared else url)
 
     def render(self, *, hide_password: bool = True) -> str:
         return self._url.render_as_string(hide_password=hide_password)

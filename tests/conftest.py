@@ -7,6 +7,8 @@ import pytest
 from minorm.database import Database
 from tests.backends import BACKENDS, require
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:

@@ -66,3 +66,10 @@ def test_bad_urls_are_clear_errors() -> None:
     assert "secret" not in str(caught.value)
     with pytest.raises(ConfigurationError, match="non-empty string"):
         DatabaseURL("")
+
+
+def test_replace_with_none_removes_a_part() -> None:
+    url = DatabaseURL("mysql://root:pw@localhost:3306/app").replace(database=None, port=None)
+    assert url.database is None
+    assert url.port is None
+    assert url.render(hide_password=False) == "mysql://root:pw@localhost"
