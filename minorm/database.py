@@ -29,14 +29,12 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.backends import Backend, Capabilities, Connection, load_backend
 from minorm.backends.compiler import CompiledQuery, Compiler, result_types
-from minorm.backends.pool import Pool
+from minorm.backends.pool import Pool, pool_settings, url_options
 from minorm.backends.record import Record, keymap
 from minorm.exceptions import (
-    ConfigurationError,
     DatabaseError,
     DataError,
     OperationalError,
-    TransactionError,
 )
 from minorm.transaction import Scope, Transaction, normalize_isolation
 from minorm.url import DatabaseURL
@@ -69,10 +67,10 @@ class Database:
         else:
             self.url = DatabaseURL(url)
         self._options: dict[str, Any] = dict(options)
-        merged = {**_url_options(self.url), **options}
+        merged = {**url_options(self.url), **options}
         self._force_rollback_default = force_rollback
         self._force_rollback = force_rollback
-        self._pool_min, self._pool_max, self._pool_timeout = _pool_settings(self.url, merged)
+        self._pool_min, self._pool_max, self._pool_timeout = pool_settings(self.url, merged)
         for key in _POOL_OPTIONS:
             merged.pop(key, None)
         self._backend: Backend = load_backend(self.url, merged)
@@ -159,7 +157,7 @@ class Database:
         except Exception as exc:
             error = self._backend.translate(exc) or OperationalError(f"{type(exc).__name__}: {exc}")
             raise type(error)(
-                f"Cannot connect to {self.url}: {_scrub(str(error), self.url)}"
+                f"Cannot connect to {self.url}: {self.url.scrub(str(error))}"
             ) from exc
 
     async def _start_global(self) -> None:
@@ -466,7 +464,7 @@ class Database:
         scope = self._task_scope()
         if scope is not None:
             if scope.broken:
-                await self._control(scope, _noop)
+                await self._control(scope, _nothing)
             return await self._guard(scope, call(scope.conn))
         if self._global is not None:
             await self._take_turn()
@@ -516,7 +514,7 @@ class Database:
             error = DataError(f"{type(exc).__name__}: {exc}")
         if error is None:
             return exc
-        message = _scrub(str(error), self.url)
+        message = self.url.scrub(str(error))
         return type(error)(message) if message != str(error) else error
 
     async def _take_turn(self) -> None:
@@ -555,8 +553,8 @@ class Database:
             await self.execute(sa.schema.DropTable(table, if_exists=True))
 
 
-async def _noop(conn: Connection) -> None:
-    return None
+async def _nothing(conn: Connection) -> None:
+    """A control step that only checks the scope is usable."""
 
 
 class _ForceRollback:
@@ -590,42 +588,7 @@ class _ForceRollback:
             self.__exit__()
 
 
-def _url_options(url: DatabaseURL) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for key, value in url.options.items():
-        options[key] = value[-1] if isinstance(value, tuple) else value
-    return options
-
-
-def _pool_settings(url: DatabaseURL, options: dict[str, Any]) -> tuple[int, int, float | None]:
-    sqlite_memory = url.backend == "sqlite" and (url.database or ":memory:") in (":memory:", "")
-    try:
-        max_size = int(options.get("max_size", 1 if sqlite_memory else 10))
-        min_size = int(options.get("min_size", 1))
-        timeout_value = options.get("pool_timeout", 30.0)
-        timeout = None if timeout_value in (None, "none", "None") else float(timeout_value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(
-            f"Bad pool option for {url}: {exc}. min_size and max_size are integers, "
-            f"pool_timeout is a number of seconds."
-        ) from None
-    if sqlite_memory:
-        # One connection holds the whole in-memory database; a second would be a new one.
-        max_size = 1
-    if max_size < 1 or min_size < 0 or min_size > max_size:
-        raise ConfigurationError(
-            f"Bad pool sizes for {url}: min_size={min_size}, max_size={max_size}; "
-            f"need 0 <= min_size <= max_size and max_size >= 1."
-        )
-    return min(min_size, max_size), max_size, timeout
-
-
-def _scrub(text: str, url: DatabaseURL) -> str:
-    password = url.password
-    return text.replace(password, "***") if password else text
-
-
-__all__ = ["Database", "Query", "TransactionError"]
+__all__ = ["Database", "Query"]
 
 
 def _shape_key(stmt: ClauseElement) -> Hashable:

@@ -152,6 +152,11 @@ class DatabaseURL:
     def render(self, *, hide_password: bool = True) -> str:
         return self._url.render_as_string(hide_password=hide_password)
 
+    def scrub(self, text: str) -> str:
+        """Return `text` with this URL's password, wherever it appears, replaced by ***."""
+        password = self.password
+        return text.replace(password, _MASK) if password else text
+
     @property
     def obscure_password(self) -> str:
         return self.render(hide_password=True)

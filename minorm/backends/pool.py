@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from minorm.exceptions import OperationalError
+from minorm.exceptions import ConfigurationError, OperationalError
+from minorm.url import DatabaseURL
 
 C = TypeVar("C")
 
@@ -157,3 +158,35 @@ class Pool(Generic[C]):
             await self._close_quietly(conn)
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+def url_options(url: DatabaseURL) -> dict[str, Any]:
+    """The URL's query string as options; a repeated key keeps its last value."""
+    options: dict[str, Any] = {}
+    for key, value in url.options.items():
+        options[key] = value[-1] if isinstance(value, tuple) else value
+    return options
+
+
+def pool_settings(url: DatabaseURL, options: dict[str, Any]) -> tuple[int, int, float | None]:
+    """(min_size, max_size, timeout) from `options`; bad values are a ConfigurationError."""
+    sqlite_memory = url.backend == "sqlite" and (url.database or ":memory:") in (":memory:", "")
+    try:
+        max_size = int(options.get("max_size", 1 if sqlite_memory else 10))
+        min_size = int(options.get("min_size", 1))
+        timeout_value = options.get("pool_timeout", 30.0)
+        timeout = None if timeout_value in (None, "none", "None") else float(timeout_value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"Bad pool option for {url}: {exc}. min_size and max_size are integers, "
+            f"pool_timeout is a number of seconds."
+        ) from None
+    if sqlite_memory:
+        # One connection holds the whole in-memory database; a second would be a new one.
+        max_size = 1
+    if max_size < 1 or min_size < 0 or min_size > max_size:
+        raise ConfigurationError(
+            f"Bad pool sizes for {url}: min_size={min_size}, max_size={max_size}; "
+            f"need 0 <= min_size <= max_size and max_size >= 1."
+        )
+    return min(min_size, max_size), max_size, timeout
