@@ -44,7 +44,9 @@ from minorm.fields import (
     URLField,
     UUIDField,
 )
+from minorm.lookups import Q
 from minorm.model import Model
+from minorm.queryset import Manager, QuerySet
 from minorm.registry import Registry
 from minorm.tables import Index, UniqueConstraint
 from minorm.testclient import DatabaseTestClient
@@ -79,6 +81,7 @@ __all__ = [
     "IntegerField",
     "IntegrityError",
     "JSONField",
+    "Manager",
     "MigrationError",
     "MinormError",
     "Model",
@@ -89,6 +92,8 @@ __all__ = [
     "PGArrayField",
     "PasswordField",
     "ProgrammingError",
+    "Q",
+    "QuerySet",
     "QuerySetError",
     "Registry",
     "SmallIntegerField",

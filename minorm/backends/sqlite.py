@@ -156,6 +156,10 @@ class SQLiteBackend:
             check_same_thread=False,
             **self._options,
         )
+        # SQLite's own lower()/upper() only fold ASCII; Python's fold every letter, as the
+        # other backends do, so case-insensitive lookups agree everywhere.
+        await conn.create_function("lower", 1, _lower, deterministic=True)
+        await conn.create_function("upper", 1, _upper, deterministic=True)
         wrapped = SQLiteConnection(conn)
         await wrapped.run("PRAGMA foreign_keys = ON")
         if not self.in_memory:
@@ -194,3 +198,11 @@ class SQLiteBackend:
 
     def not_executed(self, exc: Exception) -> bool:
         return self.is_disconnect(exc)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value

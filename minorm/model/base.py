@@ -20,6 +20,7 @@ from minorm.exceptions import ValidationError
 from minorm.model import persistence
 from minorm.model.declaration import prepare_namespace
 from minorm.model.meta import MetaInfo, attach, build_meta
+from minorm.queryset import Manager
 
 if TYPE_CHECKING:
     from pydantic._internal._model_construction import ModelMetaclass as _PydanticMetaclass
@@ -83,6 +84,7 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     )
     pknames: ClassVar[classproperty[tuple[str, ...]]] = classproperty(lambda cls: cls.meta.pknames)
     pkname: ClassVar[classproperty[str]] = classproperty(lambda cls: cls.meta.pknames[0])
+    query: ClassVar[Manager] = Manager()
 
     # Whether the instance has a row: loaded, saved, not deleted since.
     _persisted: bool = pydantic.PrivateAttr(default=False)

@@ -33,3 +33,14 @@ async def check() -> None:
     assert_type(User.table, sa.Table)
     assert_type(User.pkname, str)
     assert_type(User._from_db((1, "a", None, datetime.datetime.now(datetime.UTC))), User)
+
+
+async def check_queryset() -> None:
+    assert_type(User.query.filter(name="a"), minorm.QuerySet[User])
+    assert_type(await User.query.get(id=1), User)
+    assert_type(await User.query.get_or_none(id=1), User | None)
+    assert_type(await User.query.filter(name="a").all(), list[User])
+    assert_type(await User.query.filter(name="a").order_by("-id").limit(1), list[User])
+    assert_type(await User.query.first(), User | None)
+    assert_type(await User.query.create(name="a"), User)
+    assert_type(await User.query.count(), int)

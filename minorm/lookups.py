@@ -1,0 +1,222 @@
+"""Lookups: `field__op=value` keyword filters and `Q` objects turned into SQLAlchemy clauses.
+
+Every value is a bound parameter. Pattern lookups escape `%`, `_` and the escape character so a
+value matches literally; the case-insensitive ones compare `lower()` of both sides, which every
+backend (SQLite through a Unicode-aware `lower` the backend registers) evaluates alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from minorm.exceptions import QuerySetError
+
+Clause = sa.ColumnElement[bool]
+ESCAPE = "\\"
+
+
+def escape_like(value: str) -> str:
+    """`value` with the LIKE wildcards and the escape character escaped."""
+    return value.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+
+
+class _Exact(sa.ColumnElement[Any]):
+    """A string operand compared code point by code point.
+
+    MySQL and MariaDB compare strings by the column's collation, which by default ignores case
+    and accents; a binary collation makes them compare as the other backends do.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, operand: sa.ColumnElement[Any]) -> None:
+        self.operand = operand
+        self.type = operand.type
+
+
+@compiles(_Exact)
+def _compile_exact(element: _Exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.operand, **kw)
+
+
+@compiles(_Exact, "mysql", "mariadb")
+def _compile_exact_mysql(element: _Exact, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.operand, **kw)} COLLATE utf8mb4_bin"
+
+
+def _pattern(
+    prefix: str, suffix: str, *, insensitive: bool
+) -> Callable[[sa.ColumnElement[Any], Any], Clause]:
+    def build(column: sa.ColumnElement[Any], value: Any) -> Clause:
+        text = prefix + escape_like(str(value)) + suffix
+        if insensitive:
+            pattern = _Exact(sa.func.lower(sa.literal(text)))
+            return sa.func.lower(column).like(pattern, escape=ESCAPE)
+        return column.like(_Exact(sa.literal(text)), escape=ESCAPE)
+
+    return build
+
+
+def _in(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    return column.in_(_sequence("in", value))
+
+
+def _not_in(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    return column.not_in(_sequence("not_in", value))
+
+
+def _sequence(op: str, value: Any) -> list[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise QuerySetError(f"The {op!r} lookup takes a list of values, not {value!r}.")
+    return list(value)
+
+
+def _range(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    bounds = _sequence("range", value)
+    if len(bounds) != 2:
+        raise QuerySetError(f"The 'range' lookup takes (low, high), not {value!r}.")
+    return column.between(bounds[0], bounds[1])
+
+
+def _isnull(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    return column.is_(None) if value else column.is_not(None)
+
+
+def _isempty(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    empty = _empty_value(column.type)
+    is_empty = column.is_(None) if empty is None else sa.or_(column.is_(None), column == empty)
+    return is_empty if value else sa.not_(is_empty)
+
+
+def _empty_value(type_: sa.types.TypeEngine[Any]) -> Any:
+    python_type: Any
+    try:
+        python_type = type_.python_type
+    except NotImplementedError:
+        return None
+    if python_type in (str, int, float, bool, bytes):
+        return python_type()
+    return None
+
+
+def _exact(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    return column.is_(None) if value is None else column == value
+
+
+def _ne(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    return column.is_not(None) if value is None else column != value
+
+
+def _iexact(column: sa.ColumnElement[Any], value: Any) -> Clause:
+    return sa.func.lower(column) == _Exact(sa.func.lower(sa.literal(str(value))))
+
+
+OPERATORS: Mapping[str, Callable[[sa.ColumnElement[Any], Any], Clause]] = {
+    "exact": _exact,
+    "iexact": _iexact,
+    "contains": _pattern("%", "%", insensitive=False),
+    "icontains": _pattern("%", "%", insensitive=True),
+    "startswith": _pattern("", "%", insensitive=False),
+    "istartswith": _pattern("", "%", insensitive=True),
+    "endswith": _pattern("%", "", insensitive=False),
+    "iendswith": _pattern("%", "", insensitive=True),
+    "in": _in,
+    "not_in": _not_in,
+    "ne": _ne,
+    "gt": lambda column, value: column > value,
+    "gte": lambda column, value: column >= value,
+    "lt": lambda column, value: column < value,
+    "lte": lambda column, value: column <= value,
+    "range": _range,
+    "isnull": _isnull,
+    "isempty": _isempty,
+}
+
+
+class Q:
+    """A filter: keyword lookups ANDed together, combined with `&`, `|` and `~`.
+
+    `Q(name="a") | Q(age__gt=3)`; `~Q(name="a")`. Nested `Q`s are allowed as positional args.
+    """
+
+    __slots__ = ("children", "connector", "negated")
+
+    def __init__(self, *children: Q, **lookups: Any) -> None:
+        self.children: tuple[Q | tuple[str, Any], ...] = (*children, *lookups.items())
+        self.connector = "AND"
+        self.negated = False
+
+    def _combine(self, other: Q, connector: str) -> Q:
+        if not isinstance(other, Q):
+            return NotImplemented
+        combined = Q(self, other)
+        combined.connector = connector
+        return combined
+
+    def __and__(self, other: Q) -> Q:
+        return self._combine(other, "AND")
+
+    def __or__(self, other: Q) -> Q:
+        return self._combine(other, "OR")
+
+    def __invert__(self) -> Q:
+        inverted = Q(self)
+        inverted.negated = True
+        return inverted
+
+    def __repr__(self) -> str:
+        inner = f" {self.connector} ".join(repr(child) for child in self.children)
+        return f"{'NOT ' if self.negated else ''}Q({inner})"
+
+    def resolve(self, table: sa.Table) -> Clause:
+        """This filter as a clause on `table`'s columns."""
+        clauses = [
+            child.resolve(table) if isinstance(child, Q) else lookup(table, *child)
+            for child in self.children
+        ]
+        if not clauses:
+            clause: Clause = sa.true()
+        elif self.connector == "AND":
+            clause = sa.and_(*clauses)
+        else:
+            clause = sa.or_(*clauses)
+        return sa.not_(clause) if self.negated else clause
+
+
+def lookup(table: sa.Table, key: str, value: Any) -> Clause:
+    """The clause for one `field__op=value` keyword on `table`.
+
+    Raises QuerySetError naming the valid fields or lookups when either is unknown.
+    """
+    name, _, op = key.partition("__")
+    op = op or "exact"
+    if name == "pk":
+        return _pk_lookup(table, op, value)
+    if name not in table.c:
+        valid = ", ".join(sorted(["pk", *table.c.keys()]))
+        raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
+    operator = OPERATORS.get(op)
+    if operator is None:
+        valid = ", ".join(OPERATORS)
+        raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
+    return operator(table.c[name], value)
+
+
+def _pk_lookup(table: sa.Table, op: str, value: Any) -> Clause:
+    columns = list(table.primary_key.columns)
+    if len(columns) == 1:
+        return lookup(table, f"{columns[0].key}__{op}", value)
+    if op != "exact" or not isinstance(value, Mapping):
+        raise QuerySetError(f"{table.name} has a composite key: filter pk with a dict.")
+    return sa.and_(*(lookup(table, column.key, value[column.key]) for column in columns))
+
+
+def to_clauses(table: sa.Table, filters: Iterable[Q], lookups: Mapping[str, Any]) -> list[Clause]:
+    """The clauses for positional `Q`s and keyword lookups (resolved eagerly, so errors surface
+    where the filter is written)."""
+    return [q.resolve(table) for q in filters] + [lookup(table, k, v) for k, v in lookups.items()]

@@ -1,0 +1,114 @@
+"""The SQL lookups and querysets generate, without a database."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import minorm
+from minorm import Q
+from minorm.lookups import escape_like, lookup
+from minorm.testing import assert_sql
+
+metadata = sa.MetaData()
+people = sa.Table(
+    "people",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(50)),
+    sa.Column("age", sa.Integer, nullable=True),
+)
+
+
+def where(clause: sa.ColumnElement[bool]) -> sa.Select[tuple[int]]:
+    return sa.select(people.c.id).where(clause)
+
+
+SELECT = "SELECT people.id FROM people WHERE "
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "sql"),
+    [
+        ("name", "a", "people.name = ?"),
+        ("name__exact", None, "people.name IS NULL"),
+        ("name__iexact", "A", "lower(people.name) = lower(?)"),
+        ("name__contains", "a", "people.name LIKE ? ESCAPE '\\'"),
+        ("name__icontains", "a", "lower(people.name) LIKE lower(?) ESCAPE '\\'"),
+        ("name__istartswith", "a", "lower(people.name) LIKE lower(?) ESCAPE '\\'"),
+        ("age__in", [1, 2], "people.age IN (?, ?)"),
+        ("age__not_in", [1], "(people.age NOT IN (?))"),
+        ("age__ne", 1, "people.age != ?"),
+        ("age__gte", 1, "people.age >= ?"),
+        ("age__range", (1, 5), "people.age BETWEEN ? AND ?"),
+        ("age__isnull", False, "people.age IS NOT NULL"),
+        ("name__isempty", True, "people.name IS NULL OR people.name = ?"),
+        ("pk", 3, "people.id = ?"),
+    ],
+)
+def test_lookup_sql(key: str, value: object, sql: str) -> None:
+    assert_sql(where(lookup(people, key, value)), SELECT + sql)
+
+
+def test_mysql_pattern_lookups_compare_code_points() -> None:
+    assert_sql(
+        where(lookup(people, "name__icontains", "a")),
+        SELECT + "lower(people.name) LIKE lower(%s) COLLATE utf8mb4_bin ESCAPE '\\\\'",
+        dialect="mysql",
+    )
+
+
+def test_like_values_are_escaped_and_bound() -> None:
+    assert escape_like("50%_a\\b") == "50\\%\\_a\\\\b"
+    compiled = where(lookup(people, "name__startswith", "5%")).compile()
+    assert list(compiled.params.values()) == ["5\\%%"]
+
+
+def test_q_combinations() -> None:
+    clause = (Q(name="a") | Q(age__gt=3)) & ~Q(age=None)
+    assert_sql(
+        where(clause.resolve(people)),
+        SELECT + "(people.name = ? OR people.age > ?) AND people.age IS NOT NULL",
+    )
+
+
+def test_unknown_field_and_lookup_name_the_choices() -> None:
+    with pytest.raises(minorm.QuerySetError, match="valid fields: age, id, name, pk"):
+        lookup(people, "nick", 1)
+    with pytest.raises(minorm.QuerySetError, match="valid lookups: exact, iexact, contains"):
+        lookup(people, "name__regex", "x")
+    with pytest.raises(minorm.QuerySetError, match="list of values"):
+        lookup(people, "age__in", "abc")
+
+
+registry = minorm.Registry("sqlite://")
+
+
+class Person(minorm.Model):
+    name: str = minorm.CharField(max_length=50)
+    age: int | None = minorm.IntegerField(null=True)
+
+    class Meta:
+        registry = registry
+        tablename = "unit_people"
+
+
+def test_queryset_sql_is_built_without_a_database() -> None:
+    qs = Person.query.filter(name__icontains="a").exclude(age__lt=3).order_by("-age").limit(5)
+    assert_sql(
+        qs.select(),
+        "SELECT unit_people.id, unit_people.name, unit_people.age FROM unit_people "
+        "WHERE lower(unit_people.name) LIKE lower(?) ESCAPE '\\' AND unit_people.age >= ? "
+        "ORDER BY unit_people.age DESC LIMIT ? OFFSET ?",
+    )
+    assert qs.sql().startswith("SELECT unit_people.id")
+
+
+def test_querysets_are_immutable() -> None:
+    base = Person.query.filter(name="a")
+    base.order_by("age").limit(1)
+    assert_sql(
+        base.select(),
+        "SELECT unit_people.id, unit_people.name, unit_people.age FROM unit_people "
+        "WHERE unit_people.name = ?",
+    )
