@@ -84,7 +84,10 @@ class Raw:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.handle.close() if self.backend != "mysql" else self.handle.close()
+        if self.backend == "mysql":
+            self.handle.close()  # asyncmy's close is synchronous
+        else:
+            await self.handle.close()
 
     def sql(self, text: str) -> str:
         if self.backend == "postgresql":

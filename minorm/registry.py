@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from minorm.database import Database
 from minorm.exceptions import ConfigurationError
@@ -108,41 +107,12 @@ class Registry:
         """Create every table of the registry's models (connecting for the call if needed)."""
         self._check_complete()
         async with self.database:
-            await self._create_enum_types()
             await self.database.create_all(self.metadata)
 
     async def drop_all(self) -> None:
         """Drop every table of the registry's models (connecting for the call if needed)."""
         async with self.database:
             await self.database.drop_all(self.metadata)
-            await self._drop_enum_types()
-
-    # The core's create_all/drop_all handle tables and indexes; PostgreSQL's named enum types
-    # (ChoiceField) are created before the tables and dropped after them here.
-
-    def _native_enums(self) -> list[sa.Enum]:
-        if self.database.url.backend != "postgresql":
-            return []
-        found: dict[str, sa.Enum] = {}
-        for table in self.metadata.sorted_tables:
-            for column in table.columns:
-                if isinstance(column.type, sa.Enum) and column.type.native_enum:
-                    found.setdefault(str(column.type.name), column.type)
-        return list(found.values())
-
-    async def _enum_exists(self, name: str) -> bool:
-        query = "SELECT 1 FROM pg_type WHERE typname = :name"
-        return await self.database.fetch_val(query, {"name": name}) is not None
-
-    async def _create_enum_types(self) -> None:
-        for enum_type in self._native_enums():
-            if not await self._enum_exists(str(enum_type.name)):
-                await self.database.execute(postgresql.CreateEnumType(enum_type))
-
-    async def _drop_enum_types(self) -> None:
-        for enum_type in self._native_enums():
-            if await self._enum_exists(str(enum_type.name)):
-                await self.database.execute(postgresql.DropEnumType(enum_type))
 
     async def connect(self) -> None:
         """Connect the main database and every extra one."""

@@ -31,6 +31,8 @@ class Capabilities:
     interleaved_cursor: bool
     isolation_levels: tuple[str, ...]
     max_parameters: int
+    lastrowid: bool  # the driver reports the row id an INSERT created
+    named_enum_types: bool  # enums are types created apart from tables (PostgreSQL)
 
 
 class Connection(Protocol):

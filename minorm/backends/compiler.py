@@ -32,7 +32,7 @@ class CompiledQuery:
     one. Instances are immutable once built and shared by every execution of the shape.
     """
 
-    __slots__ = ("_binders", "_compiled", "kind", "names", "processors", "sql")
+    __slots__ = ("_binders", "_compiled", "kind", "names", "processors", "returns_rows", "sql")
 
     def __init__(
         self,
@@ -46,6 +46,8 @@ class CompiledQuery:
         self.sql = sql
         self.names = names
         self._binders = binders if any(binders) else None
+        # Known for Core statements (a SELECT, or DML with RETURNING); False for SQL text.
+        self.returns_rows = processors is not None
         self.processors = processors if processors and any(processors) else None
         self.kind = kind
         self._compiled = compiled
@@ -219,7 +221,7 @@ def _kind(stmt: ClauseElement) -> Kind:
 def _result_processors(
     stmt: ClauseElement, dialect: Dialect
 ) -> tuple[Processor | None, ...] | None:
-    types = result_types(stmt)
+    types = _result_types(stmt)
     if not types:
         return None
     return tuple(_result_processor(type_, dialect) for type_ in types)
@@ -235,7 +237,7 @@ def _result_processor(type_: Any, dialect: Dialect) -> Processor | None:
     return processor
 
 
-def result_types(stmt: ClauseElement) -> list[Any]:
+def _result_types(stmt: ClauseElement) -> list[Any]:
     """The SQL types of the columns a statement returns ([] when it returns none)."""
     # For DML, read RETURNING from its descriptions: `exported_columns` is memoized and a
     # statement copied by `.returning()` can carry the stale, empty value of its original.

@@ -171,6 +171,8 @@ def _capabilities(*, returning: bool) -> Capabilities:
         interleaved_cursor=False,
         isolation_levels=ISOLATION_LEVELS,
         max_parameters=65535,
+        lastrowid=True,
+        named_enum_types=False,
     )
 
 

@@ -56,12 +56,8 @@ class PostgresConnection:
         return rows, (tuple(rows[0].keys()) if rows else ())
 
     async def execute(self, sql: str, args: Sequence[Any]) -> tuple[int, Any]:
-        if args:
-            status = await self._conn.execute(sql, *args)
-        else:
-            # Without arguments asyncpg uses the simple protocol; keep one code path for
-            # both by preparing through fetch when the statement returns nothing.
-            status = await self._conn.execute(sql)
+        # Without arguments asyncpg uses the simple protocol (no prepared statement).
+        status = await self._conn.execute(sql, *args)
         return _rowcount(status), None
 
     async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
@@ -128,6 +124,8 @@ class PostgresBackend:
             interleaved_cursor=True,
             isolation_levels=ISOLATION_LEVELS,
             max_parameters=32767,
+            lastrowid=False,
+            named_enum_types=True,
         )
         prepared = options.pop("prepared_statements", True)
         self._connect_kwargs: dict[str, Any] = {

@@ -142,6 +142,8 @@ class SQLiteBackend:
             interleaved_cursor=True,
             isolation_levels=("SERIALIZABLE",),
             max_parameters=32766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
+            lastrowid=True,
+            named_enum_types=False,
         )
         self.busy_timeout = float(options.pop("timeout", 30.0))
         self.uri = bool(options.pop("uri", database.startswith("file:")))

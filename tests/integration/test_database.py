@@ -392,8 +392,6 @@ async def test_force_rollback_gathered_transactions(database_url: str) -> None:
         assert db.checked_out == 1
     async with Database(database_url) as check:
         assert await check.fetch_all(sa.select(notes)) == []
-        with db.force_rollback(False):
-            pass
         await check.drop_all(metadata)
 
 

@@ -28,9 +28,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.backends import Backend, Capabilities, Connection, load_backend
-from minorm.backends.compiler import CompiledQuery, Compiler, result_types
+from minorm.backends.compiler import CompiledQuery, Compiler
 from minorm.backends.pool import Pool, pool_settings, url_options
 from minorm.backends.record import Record, keymap
+from minorm.database import schema
+from minorm.database.force_rollback import ForceRollback
 from minorm.exceptions import (
     DatabaseError,
     DataError,
@@ -211,7 +213,7 @@ class Database:
     def force_rollback_enabled(self) -> bool:
         return self._force_rollback
 
-    def force_rollback(self, enabled: bool = True) -> _ForceRollback:
+    def force_rollback(self, enabled: bool = True) -> ForceRollback:
         """Turn force_rollback on (or off) for a block.
 
         `with db.force_rollback():` sets the mode for connections made inside the block
@@ -219,7 +221,7 @@ class Database:
         `async with db.force_rollback():` also works on a connected database: the block runs
         in one transaction that is rolled back when it ends.
         """
-        return _ForceRollback(self, enabled)
+        return ForceRollback(self, enabled)
 
     # -- statements --------------------------------------------------------------------------
 
@@ -293,10 +295,9 @@ class Database:
             if pk and self.capabilities.returning:
                 query = query.returning(*pk)
         compiled, args = self.compile(query, values)
-        returns_rows = compiled.processors is not None or (
-            compiled.kind == "insert" and self._returns_rows(query)
-        )
-        if returns_rows:
+        # A text INSERT where the driver cannot report lastrowid: read its RETURNING, if any.
+        text_insert = compiled.kind == "insert" and not isinstance(query, ClauseElement)
+        if compiled.returns_rows or (text_insert and not self.capabilities.lastrowid):
             rows, _ = await self._run(lambda conn: conn.fetch(compiled.sql, args), compiled)
             rows = compiled.process(rows)
             if compiled.kind != "insert":
@@ -309,12 +310,6 @@ class Database:
             lambda conn: conn.execute(compiled.sql, args), compiled
         )
         return lastrowid if compiled.kind == "insert" else rowcount
-
-    def _returns_rows(self, query: Query) -> bool:
-        if isinstance(query, ClauseElement):
-            return bool(result_types(query))
-        # A text INSERT: only PostgreSQL cannot report lastrowid, so read RETURNING there.
-        return self._backend.name == "postgresql"
 
     async def execute_many(self, query: Query, values: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement once per mapping of `values`, in as few round trips as possible."""
@@ -541,56 +536,21 @@ class Database:
     # -- schema ------------------------------------------------------------------------------
 
     async def create_all(self, metadata: sa.MetaData) -> None:
-        """Create the tables of `metadata` that do not exist yet."""
-        for table in metadata.sorted_tables:
-            await self.execute(sa.schema.CreateTable(table, if_not_exists=True))
-            for index in table.indexes:
-                await self.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+        """Create the tables of `metadata` (and their named enum types) that do not exist."""
+        await schema.create_all(self, metadata)
 
     async def drop_all(self, metadata: sa.MetaData) -> None:
-        """Drop the tables of `metadata` that exist."""
-        for table in reversed(metadata.sorted_tables):
-            await self.execute(sa.schema.DropTable(table, if_exists=True))
+        """Drop the tables of `metadata` (and their named enum types) that exist."""
+        await schema.drop_all(self, metadata)
 
 
 async def _nothing(conn: Connection) -> None:
     """A control step that only checks the scope is usable."""
 
 
-class _ForceRollback:
-    """The context manager returned by `Database.force_rollback()`."""
-
-    def __init__(self, database: Database, enabled: bool) -> None:
-        self._database = database
-        self._enabled = enabled
-        self._previous = database._force_rollback
-        self._transaction: Transaction | None = None
-
-    def __enter__(self) -> Database:
-        self._previous = self._database._force_rollback
-        self._database._force_rollback = self._enabled
-        return self._database
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._database._force_rollback = self._previous
-
-    async def __aenter__(self) -> Database:
-        self.__enter__()
-        if self._enabled and self._database.is_connected and self._database._global is None:
-            self._transaction = await self._database.transaction(force_rollback=True)
-        return self._database
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        try:
-            if self._transaction is not None:
-                await self._transaction.rollback()
-        finally:
-            self.__exit__()
-
-
-__all__ = ["Database", "Query"]
-
-
 def _shape_key(stmt: ClauseElement) -> Hashable:
     key = stmt._generate_cache_key()  # SQLAlchemy's own shape key, as its engine uses
     return key.key if key is not None else id(stmt)
+
+
+__all__ = ["Database", "Query"]

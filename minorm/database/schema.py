@@ -1,0 +1,47 @@
+"""Creating and dropping the schema of a `MetaData` through the core, one statement at a time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+if TYPE_CHECKING:
+    from minorm.database import Database
+
+
+async def create_all(db: Database, metadata: sa.MetaData) -> None:
+    """Create the tables of `metadata` (and their named enum types) that do not exist."""
+    for enum_type in await _enum_types(db, metadata, existing=False):
+        await db.execute(postgresql.CreateEnumType(enum_type))
+    for table in metadata.sorted_tables:
+        await db.execute(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            await db.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
+async def drop_all(db: Database, metadata: sa.MetaData) -> None:
+    """Drop the tables of `metadata` (and their named enum types) that exist."""
+    for table in reversed(metadata.sorted_tables):
+        await db.execute(sa.schema.DropTable(table, if_exists=True))
+    for enum_type in await _enum_types(db, metadata, existing=True):
+        await db.execute(postgresql.DropEnumType(enum_type))
+
+
+async def _enum_types(db: Database, metadata: sa.MetaData, *, existing: bool) -> list[sa.Enum]:
+    """The named enum types of `metadata` that exist (or do not) in the database."""
+    if not db.capabilities.named_enum_types:
+        return []
+    types = {
+        str(col.type.name): col.type
+        for table in metadata.sorted_tables
+        for col in table.columns
+        if isinstance(col.type, sa.Enum) and col.type.native_enum
+    }
+    query = "SELECT 1 FROM pg_type WHERE typname = :name"
+    return [
+        enum_type
+        for name, enum_type in types.items()
+        if (await db.fetch_val(query, {"name": name}) is not None) is existing
+    ]
