@@ -3,7 +3,8 @@
 SQLite always runs. PostgreSQL and MariaDB run where reachable; their URLs come from
 MINORM_TEST_POSTGRES_URL and MINORM_TEST_MYSQL_URL. With CI=true an unreachable server fails
 the run; elsewhere its tests are skipped with a reason naming the URL and the variable.
-Each pytest-xdist worker works in its own database (`minorm_<worker>`), created here.
+Each pytest-xdist worker works in its own database (`<prefix>_<worker>`), created here; the
+prefix is MINORM_TEST_DB_PREFIX (default `minorm`), so two checkouts can test on one server.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def server_url(backend: str) -> tuple[str, str]:
 def server(backend: str) -> Server:
     """Reach the server once per process and make this worker's database on it."""
     variable, admin = server_url(backend)
-    name = f"minorm_{worker_name()}"
+    name = f"{os.environ.get('MINORM_TEST_DB_PREFIX', 'minorm')}_{worker_name()}"
     try:
         asyncio.run(_create_database(admin, name))
     except Exception as exc:
