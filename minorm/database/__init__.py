@@ -33,6 +33,7 @@ from minorm.backends.pool import Pool, pool_settings, url_options
 from minorm.backends.record import Record, keymap
 from minorm.database import schema
 from minorm.database.force_rollback import ForceRollback
+from minorm.database.recording import StatementLog
 from minorm.exceptions import (
     DatabaseError,
     DataError,
@@ -83,6 +84,9 @@ class Database:
         self._scope: ContextVar[Scope | None] = ContextVar(f"minorm_scope_{id(self)}", default=None)
         self._global: Scope | None = None
         self._global_lock: asyncio.Lock | None = None
+        self._logs: ContextVar[tuple[list[str], ...]] = ContextVar(
+            f"minorm_logs_{id(self)}", default=()
+        )
 
     # -- description -------------------------------------------------------------------------
 
@@ -225,6 +229,10 @@ class Database:
 
     # -- statements --------------------------------------------------------------------------
 
+    def record_statements(self) -> StatementLog:
+        """A `with` block that collects the SQL of the statements this database runs in it."""
+        return StatementLog(self._logs)
+
     def compiled(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledQuery:
         """The query compiled for `key`, built once with `build()` (see `Compiler.shape`)."""
         return self._compiler.shape(key, build)
@@ -352,12 +360,14 @@ class Database:
         compiled, args = self.compile(query, values)
         scope = self._task_scope()
         if scope is None and self._global is None:
+            self._note(compiled)
             own = self._stream_on_own_connection(compiled, args, batch_size)
             async with contextlib.aclosing(own) as batches:
                 async for batch in batches:
                     yield batch
             return
         if scope is not None and self.capabilities.interleaved_cursor:
+            self._note(compiled)
             stream = scope.conn.stream(compiled.sql, args, batch_size)
             try:
                 while True:
@@ -455,7 +465,12 @@ class Database:
 
     # -- running statements ------------------------------------------------------------------
 
+    def _note(self, compiled: CompiledQuery) -> None:
+        for log in self._logs.get():
+            log.append(compiled.sql)
+
     async def _run(self, call: Callable[[Connection], Awaitable[T]], compiled: CompiledQuery) -> T:
+        self._note(compiled)
         scope = self._task_scope()
         if scope is not None:
             if scope.broken:

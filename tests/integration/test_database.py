@@ -109,6 +109,26 @@ async def test_execute_many_and_iterate(db: Database) -> None:
     assert await db.fetch_val(sa.select(sa.func.count()).where(notes.c.done.is_(True))) == 2
 
 
+async def test_record_statements_counts_what_ran(db: Database) -> None:
+    with db.record_statements() as outer:
+        await db.execute(notes.insert(), {"text": "a", "rank": 1})
+        with db.record_statements() as inner:
+            async with db.transaction():
+                await db.fetch_all(sa.select(notes))
+            assert [row.rank async for row in db.iterate(sa.select(notes))] == [1]
+
+            async def child() -> Any:
+                return await db.fetch_val("SELECT COUNT(*) FROM core_notes")
+
+            assert await asyncio.create_task(child()) == 1
+    await db.fetch_all(sa.select(notes))  # after the blocks: not recorded
+    assert len(inner) == 3  # fetch_all, iterate, the child task's count; no BEGIN/COMMIT
+    assert len(outer) == 4
+    assert outer.statements[0].upper().startswith("INSERT INTO CORE_NOTES")
+    assert outer.statements[1:] == inner.statements
+    assert "COUNT(*)" in inner.statements[2]
+
+
 async def test_in_list_values(db: Database) -> None:
     await db.execute_many(notes.insert(), [{"text": f"n{i}", "rank": i} for i in range(10)])
     for wanted in ([1, 2], [3, 5, 7, 9]):
