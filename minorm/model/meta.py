@@ -17,6 +17,7 @@ from minorm.exceptions import ConfigurationError
 from minorm.fields import Field, field_from_annotation
 from minorm.model.declaration import DECLARED, META_OPTIONS
 from minorm.registry import Registry
+from minorm.signals import Broadcaster
 from minorm.tables import Index, TableSpec, UniqueTogether, build_table
 
 _OPTIONS = {"registry", "tablename", "abstract", "unique_together", "indexes", "constraints"}
@@ -36,6 +37,7 @@ class MetaInfo:
     constraints: list[sa.Constraint] = field(default_factory=list)
     table: sa.Table | None = None
     loader: Callable[[Sequence[Any]], Any] | None = None
+    signals: Broadcaster = field(default_factory=Broadcaster)
 
     @property
     def pknames(self) -> tuple[str, ...]:
