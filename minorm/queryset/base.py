@@ -113,8 +113,7 @@ class QuerySet(Generic[ModelT]):
 
     @property
     def _database(self) -> Database:
-        registry = cast("Any", self.model).meta.registry
-        database: Database = registry.database
+        database: Database = cast("Any", self.model).meta.database
         return database
 
     async def _fetch(self, query: sa.Select[Any]) -> list[ModelT]:
