@@ -142,5 +142,7 @@ def test_bad_database_names_are_clear_errors() -> None:
                 registry = models
                 database = models.database
 
-    with pytest.raises(minorm.ConfigurationError, match=r"no extra database 'analytics'.*'replica'"):
+    with pytest.raises(
+        minorm.ConfigurationError, match=r"no extra database 'analytics'.*'replica'"
+    ):
         models.get_database("analytics")
