@@ -46,7 +46,7 @@ from minorm.fields import (
 )
 from minorm.lookups import Q
 from minorm.model import Model
-from minorm.queryset import Manager, QuerySet
+from minorm.queryset import Avg, Count, Manager, Max, Min, QuerySet, Sum
 from minorm.registry import Registry
 from minorm.tables import Index, UniqueConstraint
 from minorm.testclient import DatabaseTestClient
@@ -55,6 +55,7 @@ from minorm.url import DatabaseURL
 __version__ = "0.1.0"
 
 __all__ = [
+    "Avg",
     "BigIntegerField",
     "BinaryField",
     "BooleanField",
@@ -63,6 +64,7 @@ __all__ = [
     "ChoiceField",
     "ComputedField",
     "ConfigurationError",
+    "Count",
     "DataError",
     "Database",
     "DatabaseError",
@@ -82,7 +84,9 @@ __all__ = [
     "IntegrityError",
     "JSONField",
     "Manager",
+    "Max",
     "MigrationError",
+    "Min",
     "MinormError",
     "Model",
     "MultipleObjectsReturned",
@@ -97,6 +101,7 @@ __all__ = [
     "QuerySetError",
     "Registry",
     "SmallIntegerField",
+    "Sum",
     "TextField",
     "TimeField",
     "TransactionError",

@@ -227,11 +227,7 @@ def _build_isempty(c: sa.ColumnElement[Any], b: Binds, wanted: Hashable) -> Clau
 
 def _empty_value(type_: sa.types.TypeEngine[Any]) -> sa.ColumnElement[Any] | None:
     """The type's empty value written into the SQL (it is a constant of the lookup)."""
-    python_type: Any
-    try:
-        python_type = type_.python_type
-    except NotImplementedError:
-        return None
+    python_type = _python_type(type_)
     if python_type is bool:
         return sa.false()
     if python_type is str:
@@ -280,7 +276,13 @@ TRANSFORMS: Mapping[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]
     "month": lambda c: sa.cast(sa.extract("month", c), sa.Integer),
     "day": lambda c: sa.cast(sa.extract("day", c), sa.Integer),
 }
-_DATE_TYPES = (sa.Date, sa.DateTime)
+
+
+def _python_type(type_: sa.types.TypeEngine[Any]) -> Any:
+    try:
+        return type_.python_type
+    except NotImplementedError:
+        return None
 
 
 # -- the filter tree -------------------------------------------------------------------------
@@ -395,7 +397,8 @@ def condition(table: sa.Table, key: str, value: Any) -> Filter:
     transform = None
     if rest and rest[0] in TRANSFORMS:
         transform = rest.pop(0)
-        if not isinstance(column.type, _DATE_TYPES):
+        affinity = column.type._type_affinity  # a TypeDecorator's is its implementation's
+        if not (affinity and issubclass(affinity, sa.Date | sa.DateTime)):
             raise QuerySetError(
                 f"The {transform!r} lookup in {key!r} needs a date or datetime field; "
                 f"{name!r} is {column.type}."

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT")
 Statement = Callable[[Binder], ClauseElement]
 
-_ONE = sa.literal_column("1")
+_ONE: sa.ColumnElement[Any] = sa.literal_column("1")
 _COMBINERS = {
     "union": sa.union,
     "union_all": sa.union_all,
@@ -269,7 +269,13 @@ class QuerySet(Generic[ModelT]):
         if state.order_by:
             ordering = []
             for name in state.order_by:
-                column = compound.selected_columns[self._column(name.removeprefix("-")).key]
+                key = self._column(name.removeprefix("-")).key
+                if key not in compound.selected_columns:
+                    raise QuerySetError(
+                        f"A combined queryset is ordered by the columns it selects; {key!r} "
+                        f"is not among them: select it too, or order by another field."
+                    )
+                column = compound.selected_columns[key]
                 ordering.append(column.desc() if name.startswith("-") else column.asc())
             compound = compound.order_by(*ordering)
         return cast("sa.CompoundSelect[Any]", _window(compound, state, binder))
@@ -571,10 +577,8 @@ class QuerySet(Generic[ModelT]):
         database = self._database
         values: list[Any] = []
         self._state.values(values)
-        params = {f"p{i}": value for i, value in enumerate(values)}
-        statement = self._statement(self._state, self.table.columns, Binder())
-        prefix = database.capabilities.explain
-        rows = await database.fetch_all(_Explain(statement, prefix), params)
+        statement = self._statement(self._state, self.table.columns, Binder(values))
+        rows = await database.fetch_all(_Explain(statement, database.capabilities.explain))
         return "\n".join(_plan_line(row) for row in rows)
 
     # -- writing (see minorm.queryset.writing) -----------------------------------------------
