@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -236,7 +237,7 @@ class QuerySet(Generic[ModelT]):
         if state.distinct is True:
             query = query.distinct()
         elif state.distinct:
-            query = query.distinct(*[self._column(name) for name in state.distinct])
+            query = query.ext(distinct_on(*[self._column(name) for name in state.distinct]))
         ordering = self._ordering(state)
         if ordering:
             query = query.order_by(*ordering)
