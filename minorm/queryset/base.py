@@ -349,8 +349,22 @@ class QuerySet(Generic[ModelT]):
             )
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
-        load = self._meta.loader
+        load = self._loader()
         return [load(row) for row in rows]
+
+    def _loader(self) -> Callable[[Sequence[Any]], ModelT]:
+        """Builds a model from a row; instances read with `using()` remember that database."""
+        load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
+        name = self._state.using
+        if name is None:
+            return load
+
+        def load_using(row: Sequence[Any]) -> ModelT:
+            instance = load(row)
+            cast("Any", instance)._use_database(name)
+            return instance
+
+        return load_using
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()
@@ -364,7 +378,7 @@ class QuerySet(Generic[ModelT]):
         stream on a connection of their own, so queries inside the loop work."""
         size = batch_size or self._state.batch_size or 1000
         query, params = self._rows_query(self._state)
-        load = self._meta.loader
+        load = self._loader()
         async for row in self._database.iterate(query, params, batch_size=size):
             yield load(row)
 
@@ -586,9 +600,11 @@ class QuerySet(Generic[ModelT]):
 
     async def create(self, **values: Any) -> ModelT:
         """Validate and insert a new row; returns the saved instance."""
-        instance = self.model(**values)
-        await cast("Any", instance).save(force_insert=True)
-        return instance
+        instance: Any = self.model(**values)
+        if self._state.using is not None:
+            instance._use_database(self._state.using)
+        await instance.save(force_insert=True)
+        return cast("ModelT", instance)
 
     async def update(self, **values: Any) -> int:
         """Validate `values` through the model's fields and set them, with the `auto_now`
