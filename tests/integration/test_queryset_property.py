@@ -132,9 +132,11 @@ def leaves(field: str, ops: dict[str, Any], single: st.SearchStrategy[Any]) -> A
 
 date_parts = st.sampled_from(sorted(PARTS)).flatmap(
     lambda part: st.sampled_from(["exact", "gt", "lte", "in"]).flatmap(
-        lambda op: value_for(op, st.integers(1, 31) if part != "year" else st.integers(2023, 2024))
-        .filter(lambda value: value is not None)
-        .map(lambda value: (f"d__{part}__{op}", value))
+        lambda op: (
+            value_for(op, st.integers(1, 31) if part != "year" else st.integers(2023, 2024))
+            .filter(lambda value: value is not None)
+            .map(lambda value: (f"d__{part}__{op}", value))
+        )
     )
 )
 LEAF = st.one_of(
