@@ -349,8 +349,9 @@ class QuerySet(Generic[ModelT]):
             )
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
-        load = self._meta.loader
-        return [load(row) for row in rows]
+        loader = self._meta.loader
+        many = getattr(loader, "many", None)
+        return many(rows) if many is not None else [loader(row) for row in rows]
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()
