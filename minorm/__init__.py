@@ -1,10 +1,13 @@
 """minorm: an async ORM for Python. This module only re-exports the public API."""
 
 from minorm.database import Database
+
+# Relations (issue 5).
 from minorm.exceptions import (
     ConfigurationError,
     DatabaseError,
     DataError,
+    FieldNotLoaded,
     IntegrityError,
     MigrationError,
     MinormError,
@@ -18,6 +21,12 @@ from minorm.exceptions import (
     ValidationError,
 )
 from minorm.fields import (
+    CASCADE,
+    DO_NOTHING,
+    PROTECT,
+    RESTRICT,
+    SET_DEFAULT,
+    SET_NULL,
     BigIntegerField,
     BinaryField,
     BooleanField,
@@ -33,9 +42,14 @@ from minorm.fields import (
     ExcludeField,
     Field,
     FloatField,
+    ForeignKey,
     IntegerField,
     IPAddressField,
     JSONField,
+    ManyToMany,
+    ManyToManyField,
+    OneToOne,
+    OneToOneField,
     PasswordField,
     PGArrayField,
     SmallIntegerField,
@@ -48,6 +62,7 @@ from minorm.lookups import Q
 from minorm.model import Model
 from minorm.queryset import Manager, QuerySet
 from minorm.registry import Registry
+from minorm.relations import Prefetch, RelatedManager
 from minorm.tables import Index, UniqueConstraint
 from minorm.testclient import DatabaseTestClient
 from minorm.url import DatabaseURL
@@ -55,6 +70,12 @@ from minorm.url import DatabaseURL
 __version__ = "0.1.0"
 
 __all__ = [
+    "CASCADE",
+    "DO_NOTHING",
+    "PROTECT",
+    "RESTRICT",
+    "SET_DEFAULT",
+    "SET_NULL",
     "BigIntegerField",
     "BinaryField",
     "BooleanField",
@@ -75,27 +96,35 @@ __all__ = [
     "EmailField",
     "ExcludeField",
     "Field",
+    "FieldNotLoaded",
     "FloatField",
+    "ForeignKey",
     "IPAddressField",
     "Index",
     "IntegerField",
     "IntegrityError",
     "JSONField",
     "Manager",
+    "ManyToMany",
+    "ManyToManyField",
     "MigrationError",
     "MinormError",
     "Model",
     "MultipleObjectsReturned",
     "NotSupportedError",
     "ObjectNotFound",
+    "OneToOne",
+    "OneToOneField",
     "OperationalError",
     "PGArrayField",
     "PasswordField",
+    "Prefetch",
     "ProgrammingError",
     "Q",
     "QuerySet",
     "QuerySetError",
     "Registry",
+    "RelatedManager",
     "SmallIntegerField",
     "TextField",
     "TimeField",

@@ -8,7 +8,7 @@ backend (SQLite through a Unicode-aware `lower` the backend registers) evaluates
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -18,6 +18,56 @@ from minorm.exceptions import QuerySetError
 
 Clause = sa.ColumnElement[bool]
 ESCAPE = "\\"
+
+# The key under which a model table's `info` holds its `RelationPaths` (set by the model layer).
+PATHS = "minorm.paths"
+
+
+class RelationPaths(Protocol):
+    """The hook through which lookups (and querysets) follow relations of a table's model.
+
+    Implemented above this layer (`minorm.relations`), reached through `table.info[PATHS]`.
+    """
+
+    def handles(self, name: str) -> bool:
+        """Whether `name` is a relation (forward, reverse or many-to-many) of the model."""
+
+    def lookup(self, key: str, value: Any) -> Clause:
+        """The clause for `key=value` where the first part of `key` is a relation."""
+
+
+class Joins:
+    """The joins one SELECT needs, keyed by relation path so each path is joined once."""
+
+    __slots__ = ("_joins", "table")
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self._joins: dict[str, tuple[sa.FromClause, Clause, bool]] = {}
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(self._joins)
+
+    def get(self, path: str) -> sa.FromClause | None:
+        found = self._joins.get(path)
+        return None if found is None else found[0]
+
+    def add(self, path: str, target: sa.FromClause, onclause: Clause, *, outer: bool) -> None:
+        self._joins[path] = (target, onclause, outer)
+
+    def from_clause(self) -> sa.FromClause:
+        """The table joined (in the order the paths were added) with every path's table."""
+        joined: sa.FromClause = self.table
+        for target, onclause, outer in self._joins.values():
+            joined = joined.join(target, onclause, isouter=outer)
+        return joined
+
+
+def relation_paths(table: sa.FromClause) -> Any:
+    """The `RelationPaths` of a model table, or None for a table without a model."""
+    info = getattr(table, "info", None)
+    return None if info is None else info.get(PATHS)
 
 
 def escape_like(value: str) -> str:
@@ -194,6 +244,9 @@ def lookup(table: sa.Table, key: str, value: Any) -> Clause:
     Raises QuerySetError naming the valid fields or lookups when either is unknown.
     """
     name, _, op = key.partition("__")
+    paths = table.info.get(PATHS)
+    if paths is not None and paths.handles(name):
+        return paths.lookup(key, value)  # type: ignore[no-any-return]  # RelationPaths.lookup
     op = op or "exact"
     if name == "pk":
         return _pk_lookup(table, op, value)

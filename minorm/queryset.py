@@ -7,14 +7,14 @@ This module works with the model class it is given and its `meta`, never importi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
 
 from minorm.exceptions import MultipleObjectsReturned, ObjectNotFound, QuerySetError
-from minorm.lookups import Clause, Q, to_clauses
+from minorm.lookups import Clause, Joins, Q, relation_paths, to_clauses
 
 if TYPE_CHECKING:
     from minorm.database import Database
@@ -31,6 +31,10 @@ class QueryState:
     order_by: tuple[str, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[Any, ...] = ()
+    only: tuple[str, ...] | None = None
+    defer: tuple[str, ...] = ()
 
 
 class QuerySet(Generic[ModelT]):
@@ -52,28 +56,68 @@ class QuerySet(Generic[ModelT]):
     def _with(self, **changes: Any) -> Self:
         return type(self)(self.model, replace(self._state, **changes))
 
-    def filter(self, *filters: Q, **lookups: Any) -> Self:
+    def filter(self, *filters: Q | Clause, **lookups: Any) -> Self:
         """Rows matching every `Q` and every `field__op=value` lookup."""
         return self._with(where=self._state.where + tuple(self._clauses(filters, lookups)))
 
-    def exclude(self, *filters: Q, **lookups: Any) -> Self:
+    def exclude(self, *filters: Q | Clause, **lookups: Any) -> Self:
         """Rows not matching all of the given filters together."""
         clauses = self._clauses(filters, lookups)
         if not clauses:
             return self
         return self._with(where=(*self._state.where, sa.not_(sa.and_(*clauses))))
 
-    def _clauses(self, filters: Sequence[Q], lookups: dict[str, Any]) -> list[Clause]:
-        for item in filters:
+    def _clauses(self, filters: Sequence[Q | Clause], lookups: dict[str, Any]) -> list[Clause]:
+        raw = [item for item in filters if isinstance(item, sa.ColumnElement)]
+        queries = [item for item in filters if not isinstance(item, sa.ColumnElement)]
+        for item in queries:
             if not isinstance(item, Q):
                 raise QuerySetError(f"filter() takes Q objects and lookups, not {item!r}.")
-        return to_clauses(self.table, filters, lookups)
+        return raw + to_clauses(self.table, queries, lookups)
 
     def order_by(self, *names: str) -> Self:
         """Order by field names; a `-` prefix sorts descending. Replaces earlier ordering."""
+        joins = Joins(self.table)
         for name in names:
-            self._column(name.removeprefix("-"))
+            self._column(name.removeprefix("-"), joins, why="order_by")
         return self._with(order_by=names)
+
+    def select_related(self, *paths: str) -> Self:
+        """Load the objects behind these foreign-key paths (`"user"`, `"post__user"`) in the
+        same query, with JOINs (LEFT JOINs where a key may be NULL)."""
+        joined = self._state.select_related + paths
+        self._plan(Joins(self.table), select_related=joined)  # validates the paths
+        return self._with(select_related=joined)
+
+    def prefetch_related(self, *lookups: Any) -> Self:
+        """After the query, load these relations of all fetched rows in one query each.
+
+        Takes relation paths (`"posts_set"`, `"tags__owner"`) and `Prefetch(...)` objects.
+        """
+        paths = relation_paths(self.table)
+        for item in lookups:
+            paths.check_prefetch(item)
+        return self._with(prefetch_related=self._state.prefetch_related + lookups)
+
+    def only(self, *names: str) -> Self:
+        """Load only these fields (and the primary key); the rest raise FieldNotLoaded when
+        read. Paths (`"user__name"`) load that related object with only those fields."""
+        if self._state.defer:
+            raise QuerySetError("only() and defer() exclude each other; use one of them.")
+        self._plan(Joins(self.table), only=names)
+        return self._with(only=names)
+
+    def defer(self, *names: str) -> Self:
+        """Load every field except these; reading one raises FieldNotLoaded."""
+        if self._state.only is not None:
+            raise QuerySetError("only() and defer() exclude each other; use one of them.")
+        deferred = self._state.defer + names
+        self._plan(Joins(self.table), defer=deferred)
+        return self._with(defer=deferred)
+
+    def _plan(self, joins: Joins, **changes: Any) -> Any:
+        state = replace(self._state, **changes)
+        return relation_paths(self.table).plan(state.select_related, state.only, state.defer, joins)
 
     def limit(self, count: int) -> Self:
         return self._with(limit=_non_negative("limit", count))
@@ -85,8 +129,13 @@ class QuerySet(Generic[ModelT]):
         """This queryset (awaiting it returns the rows)."""
         return self._with()
 
-    def _column(self, name: str) -> sa.Column[Any]:
+    def _column(self, name: str, joins: Joins, why: str) -> sa.ColumnElement[Any]:
         table = self.table
+        if "__" in name:
+            column: sa.ColumnElement[Any] = relation_paths(table).column(
+                name, joins, allow_many=why == "values", why=why
+            )
+            return column
         if name == "pk":
             name = cast("Any", self.model).meta.pknames[0]
         if name not in table.c:
@@ -94,31 +143,53 @@ class QuerySet(Generic[ModelT]):
             raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
         return table.c[name]
 
-    def _ordering(self, *, reverse: bool = False) -> list[sa.UnaryExpression[Any]]:
-        names = self._state.order_by or cast("Any", self.model).meta.pknames
+    def _ordering(
+        self, joins: Joins, *, reverse: bool = False, default: bool = True
+    ) -> list[sa.UnaryExpression[Any]]:
+        names = self._state.order_by or (cast("Any", self.model).meta.pknames if default else ())
         ordering = []
         for name in names:
             descending = name.startswith("-") != reverse
-            column = self._column(name.removeprefix("-"))
+            column = self._column(name.removeprefix("-"), joins, why="order_by")
             ordering.append(column.desc() if descending else column.asc())
         return ordering
 
     def select(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
         """The SELECT this queryset runs (all columns unless `columns` are given)."""
-        query = sa.select(*(columns or self.table.columns)).select_from(self.table)
-        return self._restrict(query)
+        return self._build(columns=columns or None)[0]
 
-    def _restrict(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def query_plan(self) -> tuple[sa.Select[Any], Callable[[Sequence[Any]], ModelT]]:
+        """The SELECT `await qs` runs and the function turning one of its rows into a model
+        instance (for code that adds columns or joins to the query)."""
+        return self._build()
+
+    def _build(
+        self,
+        *,
+        columns: Sequence[sa.ColumnElement[Any]] | None = None,
+        names: Sequence[str] = (),
+        reverse: bool = False,
+        ordered: bool = False,
+    ) -> tuple[sa.Select[Any], Any]:
         state = self._state
+        joins = Joins(self.table)
+        build = None
+        if columns is None and names:
+            columns = [self._column(name, joins, why="values") for name in names]
+        elif columns is None:
+            plan = self._plan(joins)
+            columns, build = plan.columns, plan.build
+        ordering = self._ordering(joins, reverse=reverse, default=ordered or reverse)
+        query = sa.select(*columns).select_from(joins.from_clause())
         if state.where:
             query = query.where(*state.where)
-        if state.order_by:
-            query = query.order_by(*self._ordering())
+        if ordering:
+            query = query.order_by(*ordering)
         if state.limit is not None:
             query = query.limit(state.limit)
         if state.offset is not None:
             query = query.offset(state.offset)
-        return query
+        return query, build
 
     def sql(self) -> str:
         """The SQL `await qs` sends to the database, with placeholders for its values."""
@@ -133,13 +204,22 @@ class QuerySet(Generic[ModelT]):
         database: Database = registry.database
         return database
 
-    async def _fetch(self, query: sa.Select[Any]) -> list[ModelT]:
+    async def _fetch(self, built: tuple[sa.Select[Any], Any]) -> list[ModelT]:
+        query, build = built
         rows = await self._database.fetch_values(query)
-        build = cast("Any", self.model)._from_db
-        return [build(row) for row in rows]
+        instances: list[ModelT] = [build(row) for row in rows]
+        if self._state.prefetch_related:
+            await self.run_prefetch(instances)
+        return instances
+
+    async def run_prefetch(self, instances: Sequence[ModelT]) -> None:
+        """Run this queryset's `prefetch_related` lookups for `instances`."""
+        if self._state.prefetch_related and instances:
+            paths = relation_paths(self.table)
+            await paths.prefetch(instances, self._state.prefetch_related)
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
-        return self._fetch(self.select()).__await__()
+        return self._fetch(self._build()).__await__()
 
     async def __aiter__(self) -> AsyncIterator[ModelT]:
         for instance in await self:
@@ -151,7 +231,8 @@ class QuerySet(Generic[ModelT]):
         Raises ObjectNotFound if no row matches and MultipleObjectsReturned if several do.
         """
         # LIMIT 2 is enough to tell "one" from "many" without counting the table.
-        found = await self._fetch(self.filter(*filters, **lookups).select().limit(2))
+        query, build = self.filter(*filters, **lookups)._build()
+        found = await self._fetch((query.limit(2), build))
         name = cast("Any", self.model).__name__
         if not found:
             raise ObjectNotFound(f"No {name} matches {self._describe(filters, lookups)}.")
@@ -175,8 +256,8 @@ class QuerySet(Generic[ModelT]):
 
     async def first(self) -> ModelT | None:
         """The first row in this queryset's order (primary key order by default), or None."""
-        query = self._restrict(sa.select(*self.table.columns)).order_by(None)
-        found = await self._fetch(query.order_by(*self._ordering()).limit(1))
+        query, build = self._build(ordered=True)
+        found = await self._fetch((query.limit(1), build))
         return found[0] if found else None
 
     async def last(self) -> ModelT | None:
@@ -184,8 +265,8 @@ class QuerySet(Generic[ModelT]):
         if self._state.limit is not None or self._state.offset is not None:
             rows = await self.order_by(*self._state.order_by or ("pk",))
             return rows[-1] if rows else None
-        query = self._restrict(sa.select(*self.table.columns)).order_by(None)
-        found = await self._fetch(query.order_by(*self._ordering(reverse=True)).limit(1))
+        query, build = self._build(reverse=True)
+        found = await self._fetch((query.limit(1), build))
         return found[0] if found else None
 
     async def count(self) -> int:
@@ -222,7 +303,13 @@ class QuerySet(Generic[ModelT]):
         self._whole_rows_only("update")
         if not values:
             raise QuerySetError("update() needs at least one field=value.")
-        row = {self._column(name).key: value for name, value in values.items()}
+        joins = Joins(self.table)
+        row = {}
+        for name, value in values.items():
+            column = self._column(name, joins, why="update")
+            if joins.paths:
+                raise QuerySetError(f"update() sets fields of {self.table.name}, not {name!r}.")
+            row[column.key] = paths_value(value)
         query = self.table.update().where(*self._state.where).values(row)
         return int(await self._database.execute(query) or 0)
 
@@ -234,30 +321,39 @@ class QuerySet(Generic[ModelT]):
 
     async def values(self, fields: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
         """The rows as dicts of `fields` (every column by default), selected in SQL."""
-        columns = self._projection(fields)
-        rows = await self._database.fetch_values(self.select(*columns))
-        keys = [column.key for column in columns]
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        names = self._projection(fields)
+        rows = await self._database.fetch_values(self._build(names=names)[0])
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     async def values_list(
         self, fields: str | Sequence[str] | None = None, *, flat: bool = False
     ) -> list[Any]:
         """The rows as tuples of `fields`; with `flat=True` and one field, the bare values."""
-        columns = self._projection(fields)
-        if flat and len(columns) != 1:
+        names = self._projection(fields)
+        if flat and len(names) != 1:
             raise QuerySetError("values_list(flat=True) takes exactly one field.")
-        rows = await self._database.fetch_values(self.select(*columns))
+        rows = await self._database.fetch_values(self._build(names=names)[0])
         if flat:
             return [row[0] for row in rows]
         return [tuple(row) for row in rows]
 
-    def _projection(self, fields: str | Sequence[str] | None) -> list[sa.Column[Any]]:
+    def _projection(self, fields: str | Sequence[str] | None) -> list[str]:
         if fields is None:
-            return list(self.table.columns)
+            return list(self.table.columns.keys())
         names = [fields] if isinstance(fields, str) else list(fields)
         if not names:
             raise QuerySetError("values() needs at least one field name.")
-        return [self._column(name) for name in names]
+        joins = Joins(self.table)
+        for name in names:
+            self._column(name, joins, why="values")
+        return names
+
+
+def paths_value(value: Any) -> Any:
+    """A model instance as its primary key (for writing a foreign key column)."""
+    if hasattr(type(value), "meta") and hasattr(type(value), "model_fields"):
+        return value.pk
+    return value
 
 
 def _non_negative(what: str, count: int) -> int:

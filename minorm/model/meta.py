@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from minorm.exceptions import ConfigurationError
 from minorm.fields import Field, field_from_annotation
+from minorm.lookups import PATHS
 from minorm.model.declaration import DECLARED, META_OPTIONS
 from minorm.registry import Registry
+from minorm.relations import ModelPaths, Relation
 from minorm.tables import Index, TableSpec, UniqueTogether, build_table
 
 _OPTIONS = {"registry", "tablename", "abstract", "unique_together", "indexes", "constraints"}
@@ -36,6 +38,8 @@ class MetaInfo:
     constraints: list[sa.Constraint] = field(default_factory=list)
     table: sa.Table | None = None
     loader: Callable[[Sequence[Any]], Any] | None = None
+    # Every way to another model: forward foreign keys, reverse accessors, many-to-many.
+    relations: dict[str, Relation] = field(default_factory=dict)
 
     @property
     def pknames(self) -> tuple[str, ...]:
@@ -177,7 +181,7 @@ def _missing_references(meta: MetaInfo) -> list[str]:
     return sorted({ref for f in meta.fields.values() for ref in f.references() if ref not in known})
 
 
-def attach(cls: type[Any], make_loader: Callable[[type[Any]], Callable[..., Any]]) -> None:
+def attach(cls: type[Any], make_loader: Callable[..., Callable[..., Any]]) -> None:
     """Register the concrete model `cls` and build its table once its references resolve."""
     meta: MetaInfo = cls.meta
     registry = meta.registry
@@ -186,7 +190,9 @@ def attach(cls: type[Any], make_loader: Callable[[type[Any]], Callable[..., Any]
 
     def build(_: object = None) -> None:
         if meta.table is None and not _missing_references(meta):
-            meta.table = build_table(meta.table_spec(), registry.metadata)
+            table = build_table(meta.table_spec(), registry.metadata)
+            table.info[PATHS] = ModelPaths(cls, make_loader)
+            meta.table = table
             meta.loader = make_loader(cls)
 
     build()

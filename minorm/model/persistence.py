@@ -23,19 +23,31 @@ if TYPE_CHECKING:
 PERSISTED = "_persisted"
 
 
-def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
+def make_loader(
+    cls: type[Model], names: Sequence[str] | None = None
+) -> Callable[[Sequence[Any]], Model]:
     """A function building a `cls` instance from the values of one row of `cls.table`.
 
     Nothing is validated: the values are taken as the database (after the column types'
-    result processing) returns them, in table column order.
+    result processing) returns them, in table column order (or in the order of `names`, which
+    gives a partial instance holding only those fields). A foreign key value becomes a partial
+    instance of its target holding the primary key.
     """
     table = cls.meta.require_table()
-    names = tuple(column.key for column in table.columns)
+    all_names = tuple(column.key for column in table.columns)
+    names = all_names if names is None else tuple(names)
+    complete = set(all_names) <= set(names)
     virtual = {
         name: info.get_default(call_default_factory=True)
         for name, info in cls.model_fields.items()
-        if name not in names
+        if name not in all_names
     }
+    fields = cls.meta.fields
+    converters = tuple(
+        (name, fields[name].to_partial)  # type: ignore[attr-defined]  # a ForeignKeyRelation
+        for name in names
+        if getattr(fields.get(name), "to_partial", None) is not None
+    )
     fields_set = set(names)
     new = object.__new__
     # The slot descriptors of BaseModel, called directly: the cheapest way to fill an instance.
@@ -48,7 +60,11 @@ def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
     def load(values: Sequence[Any]) -> Model:
         instance = new(cls)
         data = dict(zip(names, values, strict=False))
-        if virtual:
+        for name, convert in converters:
+            value = data[name]
+            if value is not None:
+                data[name] = convert(value)
+        if virtual and complete:
             data.update(virtual)
         set_dict(instance, data)
         set_fields_set(instance, fields_set.copy())
@@ -57,6 +73,26 @@ def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
         return instance
 
     return load
+
+
+def make_partial(cls: type[Model], data: dict[str, Any]) -> Model:
+    """A saved `cls` instance holding only `data` (trusted, not validated).
+
+    Reading any other field raises FieldNotLoaded until `await instance.load()`.
+    """
+    instance = object.__new__(cls)
+    slots = pydantic.BaseModel.__dict__
+    slots["__dict__"].__set__(instance, data)
+    slots["__pydantic_fields_set__"].__set__(instance, set(data))
+    slots["__pydantic_extra__"].__set__(instance, None)
+    slots["__pydantic_private__"].__set__(instance, {PERSISTED: True})
+    return instance
+
+
+def is_partial(instance: Model) -> bool:
+    """Whether some column field of `instance` was not loaded."""
+    data = instance.__dict__
+    return any(name not in data for name in instance.meta.column_fields)
 
 
 def _database(instance: Model) -> Database:
@@ -111,6 +147,9 @@ def _revalidate(instance: Model) -> None:
     from minorm.model.base import validation_error
 
     cls = type(instance)
+    if is_partial(instance):
+        # Only the loaded fields can be checked; each was validated when it was assigned.
+        return
     fields = instance.meta.fields
     # A None the database will fill (server default, autoincrement) is not validated.
     data = {
@@ -148,6 +187,7 @@ async def save(
         raise ObjectNotFound(f"{type(instance).__name__} has no primary key value to update by.")
     inserting = force_insert or (not must_exist and not await _exists(instance, table))
     names = set(values or instance.meta.column_fields)
+    names &= set(instance.__dict__)  # a partial instance writes only what it loaded
     _apply_auto_values(instance, names, inserting=inserting)
     _revalidate(instance)
     if inserting:
@@ -168,6 +208,7 @@ async def _insert(instance: Model, table: sa.Table) -> None:
             generated.append(name)
             continue
         row[name] = data.get(name)
+    row = _to_db(instance, row)
     pk = await _database(instance).execute(table.insert().values(row))
     pknames = instance.meta.pknames
     if any(name in generated for name in pknames):
@@ -177,11 +218,26 @@ async def _insert(instance: Model, table: sa.Table) -> None:
         await load(instance)
 
 
+def _to_db(instance: Model, row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with related instances replaced by their primary keys."""
+    fields = instance.meta.fields
+    for name, value in row.items():
+        to_db = getattr(fields[name], "to_db", None)
+        if to_db is not None and value is not None:
+            try:
+                row[name] = to_db(value)
+            except ValueError as exc:
+                model = type(instance).__name__
+                errors = [{"loc": (name,), "type": "value_error", "msg": str(exc)}]
+                raise ValidationError(f"{model}.{name}: {exc}", errors) from None
+    return row
+
+
 async def _update(instance: Model, table: sa.Table, names: set[str]) -> None:
     pknames = instance.meta.pknames
     columns = instance.meta.column_fields
     row = {name: instance.__dict__[name] for name in names if name in columns}
-    row = {name: value for name, value in row.items() if name not in pknames}
+    row = _to_db(instance, {name: value for name, value in row.items() if name not in pknames})
     if row:
         query = table.update().where(_pk_clause(instance, table)).values(row)
         await _database(instance).execute(query)
@@ -205,5 +261,9 @@ async def load(instance: Model) -> None:
     row = await _database(instance).fetch_one(sa.select(table).where(_pk_clause(instance, table)))
     if row is None:
         raise ObjectNotFound(f"{type(instance).__name__} with pk {instance.pk!r} does not exist.")
-    instance.__dict__.update(zip((c.key for c in table.columns), row, strict=True))
+    loader = instance.meta.loader
+    assert loader is not None  # built with the table
+    fresh = loader(row)
+    instance.__dict__.update(fresh.__dict__)
+    instance.__pydantic_fields_set__.update(fresh.__dict__)
     _set_persisted(instance, True)
