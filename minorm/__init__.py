@@ -63,6 +63,15 @@ from minorm.model import Model
 from minorm.queryset import Manager, QuerySet
 from minorm.registry import Registry
 from minorm.relations import Prefetch, RelatedManager
+from minorm.signals import (
+    Signal,
+    post_delete,
+    post_save,
+    post_update,
+    pre_delete,
+    pre_save,
+    pre_update,
+)
 from minorm.tables import Index, UniqueConstraint
 from minorm.testclient import DatabaseTestClient
 from minorm.url import DatabaseURL
@@ -125,6 +134,7 @@ __all__ = [
     "QuerySetError",
     "Registry",
     "RelatedManager",
+    "Signal",
     "SmallIntegerField",
     "TextField",
     "TimeField",
@@ -134,4 +144,10 @@ __all__ = [
     "UniqueConstraint",
     "ValidationError",
     "__version__",
+    "post_delete",
+    "post_save",
+    "post_update",
+    "pre_delete",
+    "pre_save",
+    "pre_update",
 ]

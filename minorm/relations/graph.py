@@ -60,6 +60,12 @@ class Relation:
         return table
 
     @property
+    def through_database(self) -> Any:
+        """The database of the through model (a many-to-many relation's rows live there)."""
+        assert self.through is not None
+        return self.through.meta.database
+
+    @property
     def target_pkname(self) -> str:
         name: str = self.target.meta.pknames[0]
         return name

@@ -161,7 +161,7 @@ class RelatedManager(Generic[T]):
         wanted = list(dict.fromkeys(far_keys))
         if not wanted:
             return
-        database = relation.model.meta.registry.database
+        database = relation.through_database
         query = sa.select(remote).where(local == key, remote.in_(wanted))
         existing = {row[0] for row in await database.fetch_values(query)}
         rows = [
@@ -204,7 +204,7 @@ class RelatedManager(Generic[T]):
                 through.c[relation.through_local] == key,
                 through.c[relation.through_remote].in_(far_keys),
             )
-            await relation.model.meta.registry.database.execute(query)
+            await relation.through_database.execute(query)
         self._forget()
 
     async def clear(self) -> int:
@@ -217,7 +217,7 @@ class RelatedManager(Generic[T]):
             return await self.get_queryset().update(**{relation.remote: None})
         through = relation.through_table
         query = through.delete().where(through.c[relation.through_local] == key)
-        return int(await relation.model.meta.registry.database.execute(query) or 0)
+        return int(await relation.through_database.execute(query) or 0)
 
     def _require_nullable(self, action: str) -> None:
         relation = self.relation

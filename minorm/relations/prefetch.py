@@ -153,7 +153,7 @@ async def _many_to_many(
     joined = query.add_columns(link).join(
         through, through.c[relation.through_remote] == target.c[relation.remote]
     )
-    database = relation.model.meta.registry.database
+    database = relation.target.meta.database
     for chunk in _chunks(list(groups)):
         rows = await database.fetch_values(joined.where(link.in_(chunk)))
         for row in rows:

@@ -1,4 +1,4 @@
-"""`QuerySet`: an immutable, lazy query over one model, and the `Manager` behind `Model.query`.
+"""`QuerySet`: an immutable, lazy query over one model.
 
 A queryset is a frozen `QueryState` plus the model class; every chained call returns a new one.
 Building SQL (`select`, `sql`) is pure; the async methods run it through the model's database.
@@ -8,33 +8,19 @@ This module works with the model class it is given and its `meta`, never importi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
 
 from minorm.exceptions import MultipleObjectsReturned, ObjectNotFound, QuerySetError
-from minorm.lookups import Clause, Joins, Q, relation_paths, to_clauses
+from minorm.lookups import Clause, Joins, Q, relation_paths, resolve_column, to_clauses
+from minorm.queryset.state import QueryState
 
 if TYPE_CHECKING:
     from minorm.database import Database
 
 ModelT = TypeVar("ModelT")
-M = TypeVar("M")
-
-
-@dataclass(frozen=True, slots=True)
-class QueryState:
-    """Everything a queryset will ask for."""
-
-    where: tuple[Clause, ...] = ()
-    order_by: tuple[str, ...] = ()
-    limit: int | None = None
-    offset: int | None = None
-    select_related: tuple[str, ...] = ()
-    prefetch_related: tuple[Any, ...] = ()
-    only: tuple[str, ...] | None = None
-    defer: tuple[str, ...] = ()
 
 
 class QuerySet(Generic[ModelT]):
@@ -136,12 +122,7 @@ class QuerySet(Generic[ModelT]):
                 name, joins, allow_many=why == "values", why=why
             )
             return column
-        if name == "pk":
-            name = cast("Any", self.model).meta.pknames[0]
-        if name not in table.c:
-            valid = ", ".join(sorted(["pk", *table.c.keys()]))
-            raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
-        return table.c[name]
+        return resolve_column(table, name)
 
     def _ordering(
         self, joins: Joins, *, reverse: bool = False, default: bool = True
@@ -200,8 +181,7 @@ class QuerySet(Generic[ModelT]):
 
     @property
     def _database(self) -> Database:
-        registry = cast("Any", self.model).meta.registry
-        database: Database = registry.database
+        database: Database = cast("Any", self.model).meta.database
         return database
 
     async def _fetch(self, built: tuple[sa.Select[Any], Any]) -> list[ModelT]:
@@ -360,28 +340,3 @@ def _non_negative(what: str, count: int) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise QuerySetError(f"{what}() takes a non-negative integer, not {count!r}.")
     return count
-
-
-class Manager:
-    """`Model.query`: hands out a fresh `QuerySet` for the model it is read from.
-
-    Subclass and override `get_queryset()` for a custom default queryset; declare it on the
-    model as a `ClassVar`.
-    """
-
-    __slots__ = ("model",)
-
-    def __init__(self) -> None:
-        self.model: type[Any] | None = None
-
-    def __get__(self, instance: object, owner: type[M]) -> QuerySet[M]:
-        bound = type(self)()
-        bound.model = owner
-        queryset: QuerySet[M] = bound.get_queryset()
-        return queryset
-
-    def get_queryset(self) -> QuerySet[Any]:
-        """The queryset `Model.query` starts from."""
-        if self.model is None:
-            raise QuerySetError("A manager is only usable as an attribute of a model class.")
-        return QuerySet(self.model)
