@@ -8,6 +8,7 @@ Persistence (`save`, `update`, `delete`, `load`) lives in `persistence`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 
@@ -40,7 +41,16 @@ class ModelMetaclass(_PydanticMetaclass):
     ) -> type:
         if any(isinstance(base, ModelMetaclass) for base in bases):
             namespace = prepare_namespace(bases, namespace)
-        return super().__new__(mcs, name, bases, namespace, **kwargs)
+        cls: Any = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if not getattr(cls, "__pydantic_complete__", True):
+            # Pydantic looks for string annotations (`user: "User"`, or any annotation under
+            # `from __future__ import annotations`) in the frame that called its metaclass,
+            # which is this one; resolve them in the frame that defined the class instead.
+            defining = sys._getframe(1).f_locals
+            cls.__pydantic_parent_namespace__ = dict(defining)
+            cls.model_rebuild(raise_errors=False, _types_namespace=dict(defining))
+        created: type = cls
+        return created
 
 
 class classproperty(Generic[T]):

@@ -169,7 +169,11 @@ class RelatedManager(Generic[T]):
             for far in wanted
             if far not in existing
         ]
-        if rows:
+        if rows and len(through.c) > 3:
+            # A through model of the user's may have more fields, with defaults: save models.
+            for row in rows:
+                await relation.through.query.create(**row)  # type: ignore[union-attr]
+        elif rows:
             await database.execute(through.insert().values(rows))
 
     async def remove(self, obj: T) -> None:

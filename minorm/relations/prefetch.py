@@ -84,7 +84,10 @@ async def _prefetch(
     last = len(parts) == 1
     queryset = item.queryset if last and item.queryset is not None else relation.target.query
     to_attr = item.to_attr if last else None
-    if relation.kind == "forward":
+    cached = None if last else _cached(relation, instances)
+    if cached is not None:
+        found = cached  # `a` was prefetched already (by "a" before "a__b"): reuse it
+    elif relation.kind == "forward":
         found = await _forward(relation, instances, queryset, to_attr)
     elif relation.kind == "reverse":
         found = await _reverse(relation, instances, queryset, to_attr)
@@ -92,6 +95,18 @@ async def _prefetch(
         found = await _many_to_many(relation, instances, queryset, to_attr)
     if not last:
         await _prefetch(relation.target, found, parts[1:], item)
+
+
+def _cached(relation: Relation, instances: Sequence[Any]) -> list[Any] | None:
+    if relation.kind == "forward":
+        return None
+    found: list[Any] = []
+    for instance in instances:
+        cache = (instance.__pydantic_private__ or {}).get(PREFETCHED, {})
+        if relation.name not in cache:
+            return None
+        found.extend(cache[relation.name])
+    return found
 
 
 def _chunks(keys: list[Any]) -> list[list[Any]]:
