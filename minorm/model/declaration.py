@@ -66,6 +66,8 @@ def _in_declaration_order(
     )
     ordered: dict[str, Any] = {}
     for name in original:
+        if name not in annotations:
+            continue  # a many-to-many field: no pydantic field
         where = positions.get(name)
         while pending and where is not None and positions.get(pending[0], -1) < where:
             first = pending.pop(0)
