@@ -60,7 +60,7 @@ from minorm.fields import (
 )
 from minorm.lookups import Q
 from minorm.model import Model
-from minorm.queryset import Manager, QuerySet
+from minorm.queryset import Avg, Count, Manager, Max, Min, QuerySet, Sum
 from minorm.registry import Registry
 from minorm.relations import Prefetch, RelatedManager
 from minorm.signals import (
@@ -85,6 +85,7 @@ __all__ = [
     "RESTRICT",
     "SET_DEFAULT",
     "SET_NULL",
+    "Avg",
     "BigIntegerField",
     "BinaryField",
     "BooleanField",
@@ -93,6 +94,7 @@ __all__ = [
     "ChoiceField",
     "ComputedField",
     "ConfigurationError",
+    "Count",
     "DataError",
     "Database",
     "DatabaseError",
@@ -116,7 +118,9 @@ __all__ = [
     "Manager",
     "ManyToMany",
     "ManyToManyField",
+    "Max",
     "MigrationError",
+    "Min",
     "MinormError",
     "Model",
     "MultipleObjectsReturned",
@@ -136,6 +140,7 @@ __all__ = [
     "RelatedManager",
     "Signal",
     "SmallIntegerField",
+    "Sum",
     "TextField",
     "TimeField",
     "TransactionError",

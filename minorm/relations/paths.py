@@ -16,7 +16,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from minorm.exceptions import QuerySetError
-from minorm.lookups import OPERATORS, PATHS, Clause, Joins, lookup
+from minorm.lookups import (
+    OPERATORS,
+    PATHS,
+    Binder,
+    Clause,
+    Filter,
+    Joins,
+    Node,
+    Related,
+    build_clause,
+    column_condition,
+    condition,
+)
 from minorm.relations import prefetch
 from minorm.relations.graph import Relation, pk_values
 
@@ -77,44 +89,48 @@ class ModelPaths:
 
     # -- filters ------------------------------------------------------------------------
 
-    def lookup(self, key: str, value: Any) -> Clause:
-        """The clause for `relation__rest=value` on this model."""
+    def condition(self, key: str, value: Any) -> Filter:
+        """The filter for `relation__rest=value` on this model (see `RelationPaths`)."""
         name, _, rest = key.partition("__")
         relation = self.relations[name]
-        target = relation.target
+        target = relation.target_table
         first = rest.partition("__")[0]
-        op_only = rest == "" or (first in OPERATORS and not _is_field(target, first))
+        op_only = rest == "" or (first in OPERATORS and not _is_field(relation.target, first))
         if relation.kind == "forward":
             if op_only:
-                return _operator(key, rest)(self.table.c[relation.local], pk_values(value))
-            inner = lookup(relation.target_table, rest, value)
-            selected = sa.select(relation.target_table.c[relation.remote]).where(inner)
-            return self.table.c[relation.local].in_(selected.correlate(None))
-        return self._many_lookup(relation, key, rest, value, op_only=op_only)
-
-    def _many_lookup(
-        self, relation: Relation, key: str, rest: str, value: Any, *, op_only: bool
-    ) -> Clause:
-        if relation.kind == "m2m":
-            through = relation.through_table
-            link, far = through.c[relation.through_local], through.c[relation.through_remote]
-        else:
-            link = relation.target_table.c[relation.remote]
-            far = relation.target_table.c[relation.target_pkname]
-        if op_only and rest == "isnull":
-            any_related = sa.select(link).where(link.is_not(None)).correlate(None)
-            clause = self.table.c[relation.local].in_(any_related)
-            return sa.not_(clause) if value else clause
+                return column_condition(
+                    self.table, f"{relation.local}__{rest or 'exact'}", pk_values(value)
+                )
+            return Related(name, condition(target, rest, value))
+        if rest == "isnull":
+            # NOT (pk IN (keys that have a related row)) for "has none".
+            return Node("AND", bool(value), (Related(name, None),))
         if op_only:
-            inner = _operator(key, rest or "exact")(far, pk_values(value))
+            key = f"{relation.target_pkname}__{rest or 'exact'}"
+            return Related(name, column_condition(target, key, pk_values(value)))
+        return Related(name, condition(target, rest, value))
+
+    def build(self, node: Related, binder: Binder) -> Clause:
+        """`node` as `local IN (SELECT ... FROM related WHERE ...)`: never repeats a row."""
+        relation = self.relations[node.name]
+        target = relation.target_table
+        inner = None if node.inner is None else build_clause(target, node.inner, binder)
+        if relation.kind == "forward":
+            assert inner is not None
+            selected = sa.select(target.c[relation.remote]).where(inner)
         elif relation.kind == "m2m":
-            target = relation.target_table
-            matching = sa.select(target.c[relation.remote]).where(lookup(target, rest, value))
-            inner = far.in_(matching.correlate(None))
+            through = relation.through_table
+            link = through.c[relation.through_local]
+            selected = sa.select(link)
+            if inner is not None:
+                matching = sa.select(target.c[relation.remote]).where(inner).correlate(None)
+                selected = selected.where(through.c[relation.through_remote].in_(matching))
         else:
-            inner = lookup(relation.target_table, rest, value)
-        selected = sa.select(link).where(link.is_not(None), inner).correlate(None)
-        return self.table.c[relation.local].in_(selected)
+            link = target.c[relation.remote]
+            selected = sa.select(link).where(link.is_not(None))
+            if inner is not None:
+                selected = selected.where(inner)
+        return self.table.c[relation.local].in_(selected.correlate(None))
 
     # -- joined columns -----------------------------------------------------------------
 
@@ -280,14 +296,6 @@ def _relation(model: type[Any], name: str, why: str) -> Relation:
 
 def _is_field(model: type[Any], name: str) -> bool:
     return name == "pk" or name in model.meta.fields or name in model.meta.relations
-
-
-def _operator(key: str, op: str) -> Callable[[sa.ColumnElement[Any], Any], Clause]:
-    operator = OPERATORS.get(op or "exact")
-    if operator is None:
-        valid = ", ".join(OPERATORS)
-        raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
-    return operator
 
 
 def _add_join(
