@@ -49,6 +49,7 @@ class RelationField(Field):
             raise ConfigurationError(f"{self.kind} needs a model class or name, not {to!r}.")
         self.to = to
         self.target: type[Any] | None = None if isinstance(to, str) else to
+        self._partial_of: tuple[PartialFactory, type[Any], str] | None = None
 
     @property
     def target_name(self) -> str:
@@ -65,6 +66,7 @@ class RelationField(Field):
     def resolve(self, target: type[Any]) -> None:
         """Set the target class once the registry knows it."""
         self.target = target
+        self._partial_of = None
 
     def require_target(self) -> type[Any]:
         if self.target is None:
@@ -144,9 +146,14 @@ class ForeignKeyRelation(RelationField):
         """A partial target instance holding the primary key `value` (None stays None)."""
         if value is None:
             return None
-        if self.partial is None:
-            raise ConfigurationError(f"{self.kind} to {self.target_name} is not bound to a model.")
-        return self.partial(self.require_target(), {self.target_pkname: value})
+        if self._partial_of is None:
+            if self.partial is None:
+                raise ConfigurationError(
+                    f"{self.kind} to {self.target_name} is not bound to a model."
+                )
+            self._partial_of = (self.partial, self.require_target(), self.target_pkname)
+        make, target, pkname = self._partial_of
+        return make(target, {pkname: value})
 
     def coerce(self, value: Any) -> Any:
         """Validation: a target instance stays, a primary key becomes a partial target."""

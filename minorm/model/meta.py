@@ -7,6 +7,7 @@ as every model it references is registered.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,9 @@ class MetaInfo:
             raise ConfigurationError(f"{self.model_name} has no registry and so no database.")
         return self.registry.get_database(self.database_name)
 
-    @property
+    @functools.cached_property
     def pknames(self) -> tuple[str, ...]:
+        # Cached: read for every `instance.pk`; the fields never change once described.
         return tuple(name for name, f in self.fields.items() if f.primary_key)
 
     @property

@@ -116,7 +116,7 @@ class QuerySet(Generic[ModelT]):
         """Load the objects behind these foreign-key paths (`"user"`, `"post__user"`) in the
         same query, with JOINs (LEFT JOINs where a key may be NULL)."""
         joined = self._state.select_related + paths
-        self._plan(replace(self._state, select_related=joined), Joins(self.table))  # checks
+        self._check_loading(replace(self._state, select_related=joined))
         return self._with(select_related=joined)
 
     def prefetch_related(self, *lookups: Any) -> Self:
@@ -134,7 +134,7 @@ class QuerySet(Generic[ModelT]):
         read. A path (`"user__name"`) loads that related object with only those fields."""
         if self._state.defer:
             raise QuerySetError("only() and defer() exclude each other; use one of them.")
-        self._plan(replace(self._state, only=names), Joins(self.table))
+        self._check_loading(replace(self._state, only=names))
         return self._with(only=names)
 
     def defer(self, *names: str) -> Self:
@@ -142,7 +142,7 @@ class QuerySet(Generic[ModelT]):
         if self._state.only is not None:
             raise QuerySetError("only() and defer() exclude each other; use one of them.")
         deferred = self._state.defer + names
-        self._plan(replace(self._state, defer=deferred), Joins(self.table))
+        self._check_loading(replace(self._state, defer=deferred))
         return self._with(defer=deferred)
 
     def reverse(self) -> Self:
@@ -266,6 +266,10 @@ class QuerySet(Generic[ModelT]):
             return column
         return resolve_column(self.table, name)
 
+    def _check_loading(self, state: QueryState) -> None:
+        """Raise QuerySetError for a bad select_related / only / defer argument."""
+        relation_paths(self.table).layout(state.select_related, state.only, state.defer)
+
     def _plan(self, state: QueryState, joins: Joins) -> Any:
         """The columns and row loader for `state`'s select_related / only / defer."""
         return relation_paths(self.table).plan(state.select_related, state.only, state.defer, joins)
@@ -273,7 +277,8 @@ class QuerySet(Generic[ModelT]):
     def _loader(self, state: QueryState) -> Callable[[Sequence[Any]], ModelT]:
         if not (state.select_related or state.only is not None or state.defer):
             return cast("Callable[[Sequence[Any]], ModelT]", self._meta.loader)
-        return cast("Callable[[Sequence[Any]], ModelT]", self._plan(state, Joins(self.table)).build)
+        _, build = relation_paths(self.table).layout(state.select_related, state.only, state.defer)
+        return cast("Callable[[Sequence[Any]], ModelT]", build)
 
     def query_plan(self) -> tuple[sa.Select[Any], Callable[[Sequence[Any]], ModelT]]:
         """The SELECT `await qs` runs (values embedded) and the function turning one of its

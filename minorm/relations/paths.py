@@ -33,7 +33,7 @@ from minorm.relations import prefetch
 from minorm.relations.graph import Relation, pk_values
 
 Loader = Callable[[Sequence[Any]], Any]
-LoaderFactory = Callable[[type[Any], Sequence[str] | None], Loader]
+LoaderFactory = Callable[[type[Any], Sequence[str] | None, frozenset[str]], Loader]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,8 @@ class ModelPaths:
     def __init__(self, model: type[Any], make_loader: LoaderFactory) -> None:
         self.model = model
         self._make_loader = make_loader
-        self._loaders: dict[tuple[str, ...] | None, Loader] = {}
+        self._loaders: dict[tuple[tuple[str, ...] | None, frozenset[str]], Loader] = {}
+        self._layouts: dict[Any, tuple[list[tuple[str, tuple[str, ...]]], Loader]] = {}
 
     @property
     def relations(self) -> dict[str, Relation]:
@@ -70,11 +71,15 @@ class ModelPaths:
     def handles(self, name: str) -> bool:
         return name in self.model.meta.relations
 
-    def loader(self, names: tuple[str, ...] | None = None) -> Loader:
-        """A cached row -> instance function for `names` (every column when None)."""
-        loader = self._loaders.get(names)
+    def loader(
+        self, names: tuple[str, ...] | None = None, joined: frozenset[str] = frozenset()
+    ) -> Loader:
+        """A cached row -> instance function for `names` (every column when None); the
+        foreign keys in `joined` are left as they are (select_related replaces them)."""
+        key = (names, joined)
+        loader = self._loaders.get(key)
         if loader is None:
-            loader = self._loaders[names] = self._make_loader(self.model, names)
+            loader = self._loaders[key] = self._make_loader(self.model, names, joined)
         return loader
 
     # -- prefetch_related ---------------------------------------------------------------
@@ -192,29 +197,66 @@ class ModelPaths:
         defer: Sequence[str],
         joins: Joins,
     ) -> LoadPlan:
-        """What to select for `select_related(*related)`, `only(*only)` and `defer(*defer)`."""
+        """What to select for `select_related(*related)`, `only(*only)` and `defer(*defer)`:
+        the columns (joining into `joins`) and the row loader."""
+        layout, build = self.layout(related, only, defer)
+        columns: list[sa.ColumnElement[Any]] = []
+        for path, names in layout:
+            if path:
+                _, source = self.join(path.split("__"), joins, allow_many=False, why="")
+            else:
+                source = self.table
+            columns.extend(source.c[name] for name in names)
+        return LoadPlan(columns, build)
+
+    def layout(
+        self, related: Sequence[str], only: Sequence[str] | None, defer: Sequence[str]
+    ) -> tuple[list[tuple[str, tuple[str, ...]]], Loader]:
+        """The fields loaded per path ("" for the model itself) and the row loader; checked
+        (QuerySetError) and cached per arguments."""
+        key = (tuple(related), None if only is None else tuple(only), tuple(defer))
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = self._layout(related, only, defer)
+        return found
+
+    def _layout(
+        self, related: Sequence[str], only: Sequence[str] | None, defer: Sequence[str]
+    ) -> tuple[list[tuple[str, tuple[str, ...]]], Loader]:
         if not related and only is None and not defer:
-            return LoadPlan(list(self.table.columns), self.loader())
+            return [("", tuple(self.table.c.keys()))], self.loader()
         wanted = _by_prefix(only) if only is not None else None
         unwanted = _by_prefix(defer)
         paths = _expand([*related, *(p for p in (wanted or {}) if p), *(p for p in unwanted if p)])
         names = _names(self.model, wanted, unwanted, "")
-        columns: list[sa.ColumnElement[Any]] = [self.table.c[n] for n in names]
+        layout = [("", names)]
         steps: list[tuple[int, str, Loader, int, int]] = []
         index = {"": 0}
+        joined: dict[str, set[str]] = {}
+        levels: list[tuple[str, type[Any], tuple[str, ...]]] = []
         for path in paths:
-            parent, _, field = path.rpartition("__")
-            model, alias = self.join(
-                path.split("__"), joins, allow_many=False, why="select_related"
+            model, _ = self.join(
+                path.split("__"), Joins(self.table), allow_many=False, why="select_related"
             )
             level = _names(model, wanted, unwanted, path)
-            columns.extend(alias.c[n] for n in level)
-            loader = paths_of(model).loader(None if len(level) == len(alias.c) else level)
-            pk_at = level.index(model.meta.pknames[0])
-            steps.append((index[parent], field, loader, pk_at, len(level)))
+            parent, _, field = path.rpartition("__")
+            joined.setdefault(parent, set()).add(field)
+            levels.append((path, model, level))
+            layout.append((path, level))
+        for path, model, level in levels:
+            parent, _, field = path.rpartition("__")
+            loader = paths_of(model).loader(_subset(model, level), frozenset(joined.get(path, ())))
+            steps.append(
+                (index[parent], field, loader, level.index(model.meta.pknames[0]), len(level))
+            )
             index[path] = len(index)
-        main = self.loader(None if len(names) == len(self.table.c) else names)
-        return LoadPlan(columns, _builder(main, len(names), steps))
+        main = self.loader(_subset(self.model, names), frozenset(joined.get("", ())))
+        return layout, _builder(main, len(names), steps)
+
+
+def _subset(model: type[Any], names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`names`, or None when they are every column (the full loader)."""
+    return None if len(names) == len(model.meta.require_table().c) else names
 
 
 def _builder(main: Loader, width: int, steps: list[tuple[int, str, Loader, int, int]]) -> Loader:

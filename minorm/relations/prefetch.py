@@ -116,23 +116,23 @@ def _chunks(keys: list[Any]) -> list[list[Any]]:
 async def _forward(
     relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
 ) -> list[Any]:
+    name, pkname = relation.local, relation.target_pkname
     keys = {
-        related.pk
+        related.__dict__[pkname]
         for instance in instances
-        if (related := instance.__dict__.get(relation.local)) is not None
+        if (related := instance.__dict__.get(name)) is not None
     }
     by_pk: dict[Any, Any] = {}
-    pkname = relation.target_pkname
-    for chunk in _chunks(sorted(keys, key=repr)):
+    for chunk in _chunks(list(keys)):
         for obj in await queryset.filter(**{f"{pkname}__in": chunk}):
-            by_pk[obj.pk] = obj
+            by_pk[obj.__dict__[pkname]] = obj
     for instance in instances:
-        related = instance.__dict__.get(relation.local)
-        obj = None if related is None else by_pk.get(related.pk)
+        related = instance.__dict__.get(name)
+        obj = None if related is None else by_pk.get(related.__dict__[pkname])
         if to_attr is not None:
             cache_of(instance)[to_attr] = obj
-        elif related is not None and obj is not None:
-            instance.__dict__[relation.local] = obj
+        elif obj is not None:
+            instance.__dict__[name] = obj
     return list(by_pk.values())
 
 
