@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from minorm.model.base import Model
 
 PERSISTED = "_persisted"
+USING = "_using"
 
 
 def make_loader(
@@ -115,7 +116,22 @@ def is_partial(instance: Model) -> bool:
 
 
 def _database(instance: Model) -> Database:
-    return instance.meta.database
+    """The instance's database: the one it was read from or created on with `using()`, else
+    its model's."""
+    name = (instance.__pydantic_private__ or {}).get(USING)
+    meta = instance.meta
+    if name is None or meta.registry is None:
+        return meta.database
+    return meta.registry.get_database(name)
+
+
+def use_database(instance: Model, name: str | None) -> None:
+    """Make later saves, deletes and loads of `instance` go to the database `name`."""
+    private = instance.__pydantic_private__
+    if private is None:
+        object.__setattr__(instance, "__pydantic_private__", {USING: name})
+    else:
+        private[USING] = name
 
 
 def _pk_clause(instance: Model, table: sa.Table) -> sa.ColumnElement[bool]:

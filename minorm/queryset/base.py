@@ -274,12 +274,6 @@ class QuerySet(Generic[ModelT]):
         """The columns and row loader for `state`'s select_related / only / defer."""
         return relation_paths(self.table).plan(state.select_related, state.only, state.defer, joins)
 
-    def _loader(self, state: QueryState) -> Callable[[Sequence[Any]], ModelT]:
-        if not (state.select_related or state.only is not None or state.defer):
-            return cast("Callable[[Sequence[Any]], ModelT]", self._meta.loader)
-        _, build = relation_paths(self.table).layout(state.select_related, state.only, state.defer)
-        return cast("Callable[[Sequence[Any]], ModelT]", build)
-
     def query_plan(self) -> tuple[sa.Select[Any], Callable[[Sequence[Any]], ModelT]]:
         """The SELECT `await qs` runs (values embedded) and the function turning one of its
         rows into a model instance, for code that adds columns or joins to the query."""
@@ -449,6 +443,24 @@ class QuerySet(Generic[ModelT]):
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
+
+    def _loader(self, state: QueryState) -> Callable[[Sequence[Any]], ModelT]:
+        """Builds a model from a row (with its select_related objects, or partial for only /
+        defer); instances read with `using()` remember that database."""
+        load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
+        if state.select_related or state.only is not None or state.defer:
+            paths = relation_paths(self.table)
+            _, load = paths.layout(state.select_related, state.only, state.defer)
+        name = state.using
+        if name is None:
+            return load
+
+        def load_using(row: Sequence[Any]) -> ModelT:
+            instance = load(row)
+            cast("Any", instance)._use_database(name)
+            return instance
+
+        return load_using
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()
@@ -691,9 +703,11 @@ class QuerySet(Generic[ModelT]):
 
     async def create(self, **values: Any) -> ModelT:
         """Validate and insert a new row; returns the saved instance."""
-        instance = self.model(**values)
-        await cast("Any", instance).save(force_insert=True)
-        return instance
+        instance: Any = self.model(**values)
+        if self._state.using is not None:
+            instance._use_database(self._state.using)
+        await instance.save(force_insert=True)
+        return cast("ModelT", instance)
 
     async def update(self, **values: Any) -> int:
         """Validate `values` through the model's fields and set them, with the `auto_now`

@@ -128,6 +128,9 @@ async def bulk_create(
             await _insert_batch(
                 qs, database, keys, items[start : start + per_statement], ignore_conflicts
             )
+    if qs._state.using is not None:
+        for instance in instances:
+            cast("Any", instance)._use_database(qs._state.using)
     return instances
 
 
@@ -252,9 +255,7 @@ async def get_or_create(
 
 
 async def _create(qs: QuerySet[ModelT], values: dict[str, Any]) -> ModelT:
-    if qs._state.using is None:
-        return await qs.create(**values)
-    return (await bulk_create(qs, [values], ignore_conflicts=False))[0]
+    return await qs.create(**values)
 
 
 async def update_or_create(
