@@ -689,3 +689,14 @@ def test_relation_configuration_errors() -> None:
 
     assert "firsts" in Target.meta.relations
     assert not any(r.target is F and r.name != "firsts" for r in Target.meta.relations.values())
+
+
+async def test_update_and_delete_filtered_through_relations(filled: Blog) -> None:
+    assert await filled.post.query.filter(user__name="bob").update(title="Bob's!") == 1
+    assert await titles(filled.post.query.filter(user__name="bob")) == ["Bob's!"]
+    # A filter through a relation of the table to itself, in an UPDATE and a DELETE.
+    assert await filled.comment.query.filter(reply_to__text="c1").update(text="c2!") == 1
+    assert await filled.comment.query.filter(replies__text="c2!").delete() == 1
+    assert await filled.comment.query.count() == 0  # c2 went by CASCADE
+    assert await filled.post.query.filter(tags__name="sql").delete() == 1
+    assert await titles(filled.post.query.all()) == ["Async", "Bob's!"]
