@@ -471,12 +471,27 @@ class QuerySet(Generic[ModelT]):
     async def iterate(self, batch_size: int | None = None) -> AsyncIterator[ModelT]:
         """Yield the models as they arrive, fetching `batch_size` rows per round trip
         (default: the queryset's `batch_size()`, else 1000). Outside a transaction the rows
-        stream on a connection of their own, so queries inside the loop work."""
+        stream on a connection of their own, so queries inside the loop work. With
+        `prefetch_related`, each batch is prefetched before its models are yielded."""
         size = batch_size or self._state.batch_size or 1000
         query, params = self._rows_query(self._state)
         load = self._loader(self._state)
-        async for row in self._database.iterate(query, params, batch_size=size):
-            yield load(row)
+        rows = self._database.iterate(query, params, batch_size=size)
+        if not self._state.prefetch_related:
+            async for row in rows:
+                yield load(row)
+            return
+        batch: list[ModelT] = []
+        async for row in rows:
+            batch.append(load(row))
+            if len(batch) == size:
+                await self.run_prefetch(batch)
+                for instance in batch:
+                    yield instance
+                batch = []
+        await self.run_prefetch(batch)
+        for instance in batch:
+            yield instance
 
     async def get(self, *filters: Q | Clause, **lookups: Any) -> ModelT:
         """Return the single row matching the filters.

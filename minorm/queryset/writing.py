@@ -51,12 +51,13 @@ def validated(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
     scratch = model.model_construct()
     for name, value in values.items():
         setattr(scratch, name, value)  # validates, raising minorm's ValidationError
-    row = {name: scratch.__dict__[name] for name in values}
-    for name, value in row.items():
-        to_db = getattr(columns[name], "to_db", None)  # a foreign key: the related key
-        if to_db is not None and value is not None:
-            row[name] = to_db(value)
-    return row
+    return {name: _column_value(columns[name], scratch.__dict__[name]) for name in values}
+
+
+def _column_value(field: Any, value: Any) -> Any:
+    """What a column stores for a field value: a related instance becomes its key."""
+    to_db = getattr(field, "to_db", None)  # foreign keys have one
+    return value if to_db is None or value is None else to_db(value)
 
 
 async def update(qs: QuerySet[Any], values: dict[str, Any]) -> int:
@@ -222,7 +223,7 @@ async def bulk_update(qs: QuerySet[Any], objs: Sequence[Any], fields: Sequence[s
     rows = [
         {
             **{f"k_{n}": instance.__dict__[n] for n in pknames},
-            **{f"v_{n}": instance.__dict__[n] for n in names},
+            **{f"v_{n}": _column_value(columns[n], instance.__dict__[n]) for n in names},
         }
         for instance in instances
     ]

@@ -700,3 +700,30 @@ async def test_update_and_delete_filtered_through_relations(filled: Blog) -> Non
     assert await filled.comment.query.count() == 0  # c2 went by CASCADE
     assert await filled.post.query.filter(tags__name="sql").delete() == 1
     assert await titles(filled.post.query.all()) == ["Async", "Bob's!"]
+
+
+async def test_bulk_writes_take_related_instances(filled: Blog) -> None:
+    alice = await filled.user.query.get(name="alice")
+    bob = await filled.user.query.get(name="bob")
+    created = await filled.post.query.bulk_create(
+        [{"user": alice, "title": "b1"}, filled.post(user=bob.pk, title="b2")]
+    )
+    assert [p.user.pk for p in created] == [alice.pk, bob.pk]
+    for post in created:
+        post.user = bob
+    assert await filled.post.query.bulk_update(created, ["user"]) == 2
+    assert await titles(filled.post.query.filter(user=bob, title__startswith="b")) == ["b1", "b2"]
+    post, made = await filled.post.query.get_or_create(user=alice, title="Hello")
+    assert not made
+    assert post.user.pk == alice.pk
+
+
+async def test_async_for_prefetches_each_batch(filled: Blog, database: Database) -> None:
+    seen = {}
+    with database.record_statements() as log:
+        async for user in (
+            filled.user.query.order_by("name").prefetch_related("posts").batch_size(2)
+        ):
+            seen[user.name] = sorted(p.title for p in user.posts)
+    assert seen == {"alice": ["Async", "Hello"], "bob": ["Bob's"], "carol": []}
+    assert len(log) == 3  # the users (streamed in batches of 2), one prefetch per batch
