@@ -455,9 +455,18 @@ class QuerySet(Generic[ModelT]):
         if name is None:
             return load
 
+        keys = [n for n, f in self._meta.fields.items() if hasattr(f, "to_partial")]
+        related = [*keys, *state.select_related]  # foreign keys: partial or joined objects
+
         def load_using(row: Sequence[Any]) -> ModelT:
             instance = load(row)
             cast("Any", instance)._use_database(name)
+            for path in related:  # the related objects come from the same database
+                found: Any = instance
+                for part in path.split("__"):
+                    found = None if found is None else found.__dict__.get(part)
+                if found is not None:
+                    found._use_database(name)
             return instance
 
         return load_using

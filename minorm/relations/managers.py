@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from minorm.exceptions import FieldNotLoaded, QuerySetError
 from minorm.queryset import QuerySet
 from minorm.relations.graph import Relation, pk_value
-from minorm.relations.prefetch import PREFETCHED
+from minorm.relations.prefetch import PREFETCHED, USING
 
 T = TypeVar("T")
 
@@ -48,10 +48,26 @@ class RelatedManager(Generic[T]):
             )
         return key
 
+    def _using(self) -> str | None:
+        """The database the instance was read from with `using()` (None: its model's)."""
+        name: str | None = (self.instance.__pydantic_private__ or {}).get(USING)
+        return name
+
+    def _target_query(self) -> QuerySet[T]:
+        queryset: QuerySet[T] = self.relation.target.query
+        name = self._using()
+        return queryset if name is None else queryset.using(name)
+
+    def _through_database(self) -> Any:
+        name = self._using()
+        if name is None:
+            return self.relation.through_database
+        return self.relation.model.meta.registry.get_database(name)
+
     def get_queryset(self) -> QuerySet[T]:
         """The related rows as a queryset of the target model."""
         relation = self.relation
-        queryset: QuerySet[T] = relation.target.query
+        queryset: QuerySet[T] = self._target_query()
         if relation.kind == "reverse":
             column = relation.target_table.c[relation.remote]
         else:
@@ -124,9 +140,9 @@ class RelatedManager(Generic[T]):
         self._require_saved()
         if relation.kind == "reverse":
             values[relation.remote] = self.instance
-            created: T = await relation.target.query.create(**values)
+            created: T = await self._target_query().create(**values)
         else:
-            created = await relation.target.query.create(**values)
+            created = await self._target_query().create(**values)
             await self.add(created)
         self._forget()
         return created
@@ -161,7 +177,7 @@ class RelatedManager(Generic[T]):
         wanted = list(dict.fromkeys(far_keys))
         if not wanted:
             return
-        database = relation.through_database
+        database = self._through_database()
         query = sa.select(remote).where(local == key, remote.in_(wanted))
         existing = {row[0] for row in await database.fetch_values(query)}
         rows = [
@@ -208,7 +224,7 @@ class RelatedManager(Generic[T]):
                 through.c[relation.through_local] == key,
                 through.c[relation.through_remote].in_(far_keys),
             )
-            await relation.through_database.execute(query)
+            await self._through_database().execute(query)
         self._forget()
 
     async def clear(self) -> int:
@@ -221,7 +237,7 @@ class RelatedManager(Generic[T]):
             return await self.get_queryset().update(**{relation.remote: None})
         through = relation.through_table
         query = through.delete().where(through.c[relation.through_local] == key)
-        return int(await relation.through_database.execute(query) or 0)
+        return int(await self._through_database().execute(query) or 0)
 
     def _require_nullable(self, action: str) -> None:
         relation = self.relation

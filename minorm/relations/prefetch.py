@@ -19,6 +19,8 @@ from minorm.relations.graph import Relation
 
 # The private key holding prefetched related objects by name (read by `Model.__getattr__`).
 PREFETCHED = "_prefetched"
+# The private key where an instance read with `using(name)` keeps `name` (the model layer's).
+USING = "_using"
 # Parent keys per IN (...) list: far below every driver's parameter limit.
 CHUNK = 10_000
 
@@ -83,6 +85,9 @@ async def _prefetch(
     relation: Relation = model.meta.relations[parts[0]]
     last = len(parts) == 1
     queryset = item.queryset if last and item.queryset is not None else relation.target.query
+    using = (instances[0].__pydantic_private__ or {}).get(USING)
+    if using is not None and item.queryset is None:
+        queryset = queryset.using(using)  # the related rows live where the parents were read
     to_attr = item.to_attr if last else None
     cached = None if last else _cached(relation, instances)
     if cached is not None:
@@ -168,7 +173,9 @@ async def _many_to_many(
     joined = query.add_columns(link).join(
         through, through.c[relation.through_remote] == target.c[relation.remote]
     )
-    database = relation.target.meta.database
+    using = (instances[0].__pydantic_private__ or {}).get(USING)
+    meta = relation.target.meta
+    database = meta.database if using is None else meta.registry.get_database(using)
     for chunk in _chunks(list(groups)):
         rows = await database.fetch_values(joined.where(link.in_(chunk)))
         for row in rows:

@@ -727,3 +727,44 @@ async def test_async_for_prefetches_each_batch(filled: Blog, database: Database)
             seen[user.name] = sorted(p.title for p in user.posts)
     assert seen == {"alice": ["Async", "Hello"], "bob": ["Bob's"], "carol": []}
     assert len(log) == 3  # the users (streamed in batches of 2), one prefetch per batch
+
+
+async def test_related_objects_follow_using(tmp_path: Any) -> None:
+    # Two SQLite files: where each row went is what is checked, not a backend.
+    main = minorm.Database(f"sqlite:///{tmp_path / 'main.db'}")
+    replica = minorm.Database(f"sqlite:///{tmp_path / 'replica.db'}")
+    models = minorm.Registry(main, extra={"replica": replica})
+
+    class Author(minorm.Model):
+        name: str = minorm.CharField(max_length=20)
+
+        class Meta:
+            registry = models
+
+    class Book(minorm.Model):
+        author = minorm.ForeignKey(Author, on_delete=minorm.CASCADE, related_name="books")
+        tags = minorm.ManyToManyField("Label")
+
+        class Meta:
+            registry = models
+
+    class Label(minorm.Model):
+        class Meta:
+            registry = models
+
+    await models.create_all(databases=[None, "replica"])
+    async with models:
+        await Author.query.create(name="on main")
+        ann = await Author.query.using("replica").create(name="on replica")
+        book = await ann.books.create()
+        label = await Label.query.using("replica").create()
+        await book.tags.add(label)
+        assert await Book.query.count() == 0  # everything above went to the replica
+        found = await Book.query.using("replica").select_related("author").get()
+        assert found.author.name == "on replica"
+        plain = await Book.query.using("replica").get()
+        assert (await plain.author.load()).name == "on replica"
+        assert await plain.tags.count() == 1
+        assert await Book.query.using("replica").filter(tags__isnull=False).count() == 1
+        fetched = await Author.query.using("replica").prefetch_related("books__tags")
+        assert [len(b.tags) for a in fetched for b in a.books] == [1]
