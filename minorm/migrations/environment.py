@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import logging.config
 import os
 from collections.abc import Coroutine
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from minorm.exceptions import ConfigurationError
 from minorm.migrations.autogenerate import process_revision_directives, render_item
 from minorm.migrations.state import STATE_KEY, MigrationState
+from minorm.registry import Registry
 from minorm.url import DatabaseURL
 
 T = TypeVar("T")
@@ -54,7 +56,7 @@ def run_migrations(context: EnvironmentContext, **configure_options: Any) -> Non
     _configure_logging(context)
     url = registry.database.url
     options: dict[str, Any] = {
-        "target_metadata": registry.metadata,
+        "target_metadata": main_metadata(registry),
         "compare_type": True,
         "compare_server_default": True,
         "render_as_batch": url.backend == "sqlite",
@@ -69,6 +71,17 @@ def run_migrations(context: EnvironmentContext, **configure_options: Any) -> Non
             context.run_migrations()
         return
     run_coroutine(_run_online(context, url, options))
+
+
+def main_metadata(registry: Registry) -> sa.MetaData:
+    """The tables that live on the registry's main database (not `Meta.database`-pinned)."""
+    tables = registry.tables_for(None)
+    if len(tables) == len(registry.metadata.tables):
+        return registry.metadata
+    subset = sa.MetaData(schema=registry.schema)
+    for table in tables:
+        table.to_metadata(subset)
+    return subset
 
 
 def dialect_name(url: DatabaseURL) -> str:
@@ -123,6 +136,9 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def _configure_logging(context: EnvironmentContext) -> None:
+    """Apply alembic.ini's logging sections, unless the process configured logging itself."""
+    if logging.getLogger().handlers:
+        return
     name = context.config.config_file_name
     if name and os.path.exists(name):
         parser_sections = context.config.file_config.sections()
