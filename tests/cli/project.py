@@ -117,7 +117,8 @@ class Project:
         """The current main.py, imported under a name of its own."""
         name = f"minorm_cli_project_{uuid.uuid4().hex}"
         spec = importlib.util.spec_from_file_location(name, self.path / "main.py")
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.imported.append(name)

@@ -64,7 +64,8 @@ def test_models_change_and_data_survives(make_project, backend: str, runner: str
     assert project.revision() is None
     project.ok("migrate")
     first = project.revision()
-    assert first is not None and first in first_file.name
+    assert first is not None
+    assert first in first_file.name
     asyncio.run(_insert_v1(project))
 
     project.write_models(MODELS_V2)
