@@ -26,6 +26,7 @@ from minorm.exceptions import MigrationError
 from minorm.fields.base import MISSING
 from minorm.migrations.operations import (
     Comment,
+    EnumTypeOp,
     RenameColumnOp,
     describe,
     destruction,
@@ -49,17 +50,19 @@ def process_revision_directives(
     report.pending = [line for line in _lines(upgrade, context) if line]
     if state.mode != "autogenerate":
         return
+    apply_renames(context, upgrade, state)
     if upgrade.is_empty():
         report.no_changes = True
         directives[:] = []
         return
-    apply_renames(context, upgrade, state)
     add_backfills(context, upgrade, model_defaults(state.registry()), report)
     downgrade = script.downgrade_ops
     assert downgrade is not None
     upgrade.reverse_into(downgrade)
     # The data of a dropped column is gone; a downgrade refills a required one with zeros.
     add_backfills(context, downgrade, zero_value, None)
+    for container in (upgrade, downgrade):
+        manage_enum_types(context, container)
     report.destructive = mark_destructive(context, upgrade)
     mark_destructive(context, downgrade)
 
@@ -278,6 +281,49 @@ def sql_literal(value: Any, type_: Any, context: MigrationContext) -> str | None
         )
     except Exception:
         return None
+
+
+# -- PostgreSQL enum types ---------------------------------------------------------------------
+
+
+def manage_enum_types(context: MigrationContext, container: ops.OpContainer) -> None:
+    """Create the enum type of an added column first; drop those of dropped tables and columns."""
+    dialect = context.dialect
+    if dialect.name != "postgresql":
+        return
+    result: list[ops.MigrateOperation] = []
+    for op in container.ops:
+        before: list[ops.MigrateOperation] = []
+        after: list[ops.MigrateOperation] = []
+        if isinstance(op, ops.DropTableOp):
+            after += [_drop_type(t, context) for t in _enums(op.to_table().columns)]
+        elif isinstance(op, ops.ModifyTableOps):
+            for inner in op.ops:
+                if isinstance(inner, ops.AddColumnOp):
+                    before += [_create_type(t, context) for t in _enums([inner.column])]
+                elif isinstance(inner, ops.DropColumnOp):
+                    after += [_drop_type(t, context) for t in _enums([inner.to_column()])]
+        result += [*before, op, *after]
+    container.ops[:] = result
+
+
+def _enums(columns: Any) -> list[sa.Enum]:
+    return [
+        column.type
+        for column in columns
+        if isinstance(column.type, sa.Enum) and column.type.native_enum and column.type.name
+    ]
+
+
+def _create_type(enum_type: sa.Enum, context: MigrationContext) -> EnumTypeOp:
+    from sqlalchemy.dialects import postgresql
+
+    return EnumTypeOp(str(postgresql.CreateEnumType(enum_type).compile(dialect=context.dialect)))
+
+
+def _drop_type(enum_type: sa.Enum, context: MigrationContext) -> EnumTypeOp:
+    name = context.dialect.identifier_preparer.quote(str(enum_type.name))
+    return EnumTypeOp(f"DROP TYPE IF EXISTS {name}")
 
 
 # -- destructive operations ---------------------------------------------------------------------

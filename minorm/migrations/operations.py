@@ -34,6 +34,28 @@ def _render_comment(autogen_context: AutogenContext, op: Comment) -> str:
     return f"# {op.text}"
 
 
+class EnumTypeOp(ops.MigrateOperation):
+    """`CREATE TYPE ... AS ENUM` or `DROP TYPE IF EXISTS` on PostgreSQL, as literal SQL.
+
+    Alembic creates a named enum type with `create_table` only; a column added to an existing
+    table needs its type first, and a dropped table or column leaves its type behind.
+    """
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    def reverse(self) -> EnumTypeOp:
+        raise NotImplementedError("enum type operations are added after reversing")
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ()
+
+
+@renderers.dispatch_for(EnumTypeOp)
+def _render_enum_type(autogen_context: AutogenContext, op: EnumTypeOp) -> str:
+    return f"op.execute({op.sql!r})"
+
+
 class RenameColumnOp(ops.AlterColumnOp):
     """An `alter_column(..., new_column_name=...)` whose reverse renames back.
 
@@ -69,7 +91,7 @@ def flatten(container: ops.OpContainer) -> Iterator[tuple[str | None, ops.Migrat
 
 def describe(op: ops.MigrateOperation, table: str | None, dialect: Dialect) -> str | None:
     """One line saying what `op` does; None for minorm's comments."""
-    if isinstance(op, Comment):
+    if isinstance(op, Comment | EnumTypeOp):
         return None
     if isinstance(op, ops.CreateTableOp):
         return f"create table {op.table_name}"
