@@ -109,7 +109,7 @@ def main() -> None:
 @click.pass_context
 def init(ctx: click.Context, template: str, directory: str | None, package: bool) -> None:
     """Create the migrations directory (env.py, script.py.mako, alembic.ini, versions/)."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     path = migrations.init(_directory(ctx, directory), template=template, package=package)
     click.echo(f"Created {path}/ (template {template}).")
@@ -119,7 +119,7 @@ def init(ctx: click.Context, template: str, directory: str | None, package: bool
 @cli.command("list-templates")
 def list_templates() -> None:
     """List the templates `init` can use."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     for name, description in migrations.list_templates().items():
         click.echo(f"{name:12} {description}")
@@ -193,7 +193,7 @@ def makemigrations(
     no_input: bool,
 ) -> None:
     """Write a migration from the changes between the models and the database."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     result = migrations.makemigrations(
         _settings(ctx).registry_source(),
@@ -253,7 +253,7 @@ def revision(
     depends_on: str | None,
 ) -> None:
     """Write a new, empty migration to fill in by hand."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     path = migrations.revision(
         _settings(ctx).registry_source() if autogenerate else None,
@@ -289,7 +289,7 @@ def merge(
     directory: str | None,
 ) -> None:
     """Write a migration that joins several revisions (heads) into one."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     path = migrations.merge(
         revisions,
@@ -315,7 +315,7 @@ def migrate(
     ctx: click.Context, revision: str, sql: bool, tag: str | None, directory: str | None
 ) -> None:
     """Upgrade the database to REVISION (default: head)."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.migrate(
         _settings(ctx).registry_source(),
@@ -338,7 +338,7 @@ def downgrade(
     ctx: click.Context, revision: str, sql: bool, tag: str | None, directory: str | None
 ) -> None:
     """Downgrade the database to REVISION (default: one step back, -1; `base`: everything)."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.downgrade(
         _settings(ctx).registry_source(),
@@ -367,7 +367,7 @@ def stamp(
     directory: str | None,
 ) -> None:
     """Record REVISION in the database without running migrations."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.stamp(
         _settings(ctx).registry_source(),
@@ -384,7 +384,7 @@ def stamp(
 @click.pass_context
 def check(ctx: click.Context, directory: str | None) -> None:
     """Exit 1, listing the pending operations, when the models and migrations differ."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     pending = migrations.check(
         _settings(ctx).registry_source(), directory=_directory(ctx, directory)
@@ -415,7 +415,7 @@ def history(
     directory: str | None,
 ) -> None:
     """List the migrations, newest first."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.history(
         _settings(ctx).registry_source() if indicate_current else None,
@@ -432,7 +432,7 @@ def history(
 @click.pass_context
 def current(ctx: click.Context, verbose: bool, directory: str | None) -> None:
     """Show the revision the database is at."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.current(
         _settings(ctx).registry_source(), directory=_directory(ctx, directory), verbose=verbose
@@ -448,7 +448,7 @@ def heads(
     ctx: click.Context, verbose: bool, resolve_dependencies: bool, directory: str | None
 ) -> None:
     """Show the head revision(s)."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.heads(
         directory=_directory(ctx, directory),
@@ -463,7 +463,7 @@ def heads(
 @click.pass_context
 def branches(ctx: click.Context, verbose: bool, directory: str | None) -> None:
     """Show the revisions where the history branches."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.branches(directory=_directory(ctx, directory), verbose=verbose)
 
@@ -474,7 +474,7 @@ def branches(ctx: click.Context, verbose: bool, directory: str | None) -> None:
 @click.pass_context
 def show(ctx: click.Context, revision: str, directory: str | None) -> None:
     """Show one revision (default: head)."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.show(revision, directory=_directory(ctx, directory))
 
@@ -485,6 +485,6 @@ def show(ctx: click.Context, revision: str, directory: str | None) -> None:
 @click.pass_context
 def edit(ctx: click.Context, revision: str, directory: str | None) -> None:
     """Open one revision (default: head) in $EDITOR."""
-    from minorm import migrations
+    import minorm.migrations as migrations
 
     migrations.edit(revision, directory=_directory(ctx, directory))
