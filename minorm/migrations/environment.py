@@ -57,7 +57,7 @@ def run_migrations(context: EnvironmentContext, **configure_options: Any) -> Non
     url = registry.database.url
     options: dict[str, Any] = {
         "target_metadata": main_metadata(registry),
-        "compare_type": True,
+        "compare_type": compare_type,
         "compare_server_default": True,
         "render_as_batch": url.backend == "sqlite",
         "transaction_per_migration": True,
@@ -71,6 +71,29 @@ def run_migrations(context: EnvironmentContext, **configure_options: Any) -> Non
             context.run_migrations()
         return
     run_coroutine(_run_online(context, url, options))
+
+
+_MYSQL_BLOBS = ((255, "TINYBLOB"), (65535, "BLOB"), (16777215, "MEDIUMBLOB"))
+
+
+def compare_type(
+    context: Any,
+    inspected_column: sa.Column[Any],
+    metadata_column: sa.Column[Any],
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """Alembic's type comparison, minus what a database stores in its own spelling.
+
+    MySQL keeps `BLOB(n)` as the smallest BLOB type holding n bytes (TINYBLOB, BLOB, ...).
+    Returns None to let Alembic compare.
+    """
+    if context.dialect.name == "mysql" and isinstance(metadata_type, sa.LargeBinary):
+        length = metadata_type.length
+        if length is not None:
+            expected = next((name for limit, name in _MYSQL_BLOBS if length <= limit), "LONGBLOB")
+            return type(inspected_type).__name__ != expected
+    return None
 
 
 def main_metadata(registry: Registry) -> sa.MetaData:
