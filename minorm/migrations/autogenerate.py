@@ -63,6 +63,9 @@ def process_revision_directives(
     add_backfills(context, downgrade, zero_value, None)
     for container in (upgrade, downgrade):
         manage_enum_types(context, container)
+        for op in container.ops:
+            if isinstance(op, ops.CreateTableOp):
+                op.info = {}  # minorm's run-time notes on a table are not schema
     report.destructive = mark_destructive(context, upgrade)
     mark_destructive(context, downgrade)
 
