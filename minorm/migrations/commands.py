@@ -29,6 +29,7 @@ from minorm.migrations.config import (
     DEFAULT_DIRECTORY,
     RegistrySource,
     build_config,
+    next_revision_id,
     registry_factory,
 )
 from minorm.migrations.state import STATE_KEY, ConfirmRename, MigrationState, Report
@@ -144,7 +145,7 @@ def makemigrations(
             splice=splice,
             branch_label=branch_label,
             version_path=version_path,
-            rev_id=rev_id,
+            rev_id=next_revision_id(config, rev_id),
         )
 
     scripts, state = _run(
@@ -209,7 +210,7 @@ def revision(
             splice=splice,
             branch_label=branch_label,
             version_path=version_path,
-            rev_id=rev_id,
+            rev_id=next_revision_id(config, rev_id),
             depends_on=depends_on,
         )
 
@@ -365,7 +366,11 @@ def merge(
 
     def action(config: Config) -> Any:
         return command.merge(
-            config, list(revisions), message=message, branch_label=branch_label, rev_id=rev_id
+            config,
+            list(revisions),
+            message=message,
+            branch_label=branch_label,
+            rev_id=next_revision_id(config, rev_id),
         )
 
     script = _single(_run(directory, None, action, stdout=stdout, quiet=True)[0])

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from minorm.exceptions import MigrationError
 from minorm.migrations.state import STATE_KEY, MigrationState
@@ -78,7 +79,7 @@ def init(
     unknown template or a directory that exists and is not empty; nothing is written then.
     """
     source = TEMPLATES / template
-    if not (source / "env.py").is_file():
+    if not template or not (source / "README").is_file():
         known = ", ".join(list_templates())
         raise MigrationError(f"Unknown migrations template {template!r}; use one of {known}.")
     path = Path(directory)
@@ -88,10 +89,32 @@ def init(
         )
     versions = path / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        if item.is_file():
-            shutil.copyfile(item, path / item.name)
+    # A template holds the files that differ from the default one.
+    for folder in (TEMPLATES / "default", source):
+        for item in folder.iterdir():
+            if item.is_file():
+                shutil.copyfile(item, path / item.name)
     if package:
         (path / "__init__.py").touch()
         (versions / "__init__.py").touch()
     return path
+
+
+def next_revision_id(config: Config, given: str | None) -> str | None:
+    """`given`, else the next sequential id (`0001`, ...) when alembic.ini asks for them.
+
+    Returns None to let Alembic pick a random id.
+    """
+    if given is not None:
+        return given
+    parser = config.file_config
+    if (
+        not parser.has_section("minorm")
+        or parser.get("minorm", "revision_ids", fallback="") != "sequential"
+    ):
+        return None
+    existing = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    number = len(existing) + 1
+    while f"{number:04d}" in existing:
+        number += 1
+    return f"{number:04d}"

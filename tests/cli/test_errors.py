@@ -137,7 +137,10 @@ def test_error_inside_the_app_is_shown_as_itself(make_project) -> None:
 
 def test_init_errors_and_templates(make_project) -> None:
     project: Project = make_project("sqlite", "clirunner")
-    assert project.ok("list-templates").split()[0] == "default"
+    assert [line.split()[0] for line in project.ok("list-templates").splitlines()] == [
+        "default",
+        "sequential",
+    ]
     project.ok("init")
     again = project.minorm("init")
     assert again.code == 1

@@ -74,3 +74,24 @@ def test_downgrade_sql_prints_without_running(make_project, backend: str) -> Non
     assert "DROP TABLE users" in sql
     assert project.revision() == "u1"
     assert "users" in project.tables()
+
+
+def test_sequential_template_counts_revision_ids(make_project) -> None:
+    project: Project = make_project("sqlite", "clirunner")
+    project.write_models(USERS)
+    templates = project.ok("list-templates")
+    assert "sequential" in templates
+    project.ok("init", "-t", "sequential")
+    assert "Wrote migrations/versions/0001_users.py" in project.ok("makemigrations", "-m", "users")
+    assert "0002_by_hand.py" in project.ok("revision", "-m", "by hand")
+    assert "0003_mine.py" in project.ok("revision", "-m", "mine", "--rev-id", "0003")
+    project.ok("revision", "-m", "side", "--head", "0002", "--splice")
+    out = project.ok("merge", "heads", "-m", "join")
+    assert "0005_join.py" in out
+    assert [p.name for p in project.versions()] == [
+        "0001_users.py",
+        "0002_by_hand.py",
+        "0003_mine.py",
+        "0004_side.py",
+        "0005_join.py",
+    ]
