@@ -185,7 +185,7 @@ def narrows(old: Any, new: Any) -> bool:
         return not (isinstance(old, sa.Float) and isinstance(new, sa.Float))
     if isinstance(old, sa.Numeric) and isinstance(new, sa.Numeric):
         return (new.precision or 0) < (old.precision or 0) or (new.scale or 0) < (old.scale or 0)
-    return type(old)._type_affinity is not type(new)._type_affinity
+    return old._type_affinity is not new._type_affinity
 
 
 def _rank(type_: sa.Integer) -> int:
