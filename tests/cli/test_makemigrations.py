@@ -157,3 +157,28 @@ async def test_python_api_inside_a_running_loop(make_project) -> None:
     assert again.path is None
     assert again.report.no_changes
     await asyncio.sleep(0)
+
+
+def test_models_pinned_to_an_extra_database_are_left_out(make_project, tmp_path) -> None:
+    project: Project = make_project("sqlite", "clirunner")
+    other = tmp_path / "other.db"
+    project.write_models(
+        V1.replace("    class Meta:", "    class Meta:\n        tablename = 'people'")
+        + f"""
+
+models.extra["archive"] = minorm.Database({f"sqlite:///{other}"!r})
+
+
+class Old(minorm.Model):
+    label: str = minorm.CharField(max_length=10)
+
+    class Meta:
+        registry = models
+        database = "archive"
+"""
+    )
+    project.ok("init")
+    project.ok("makemigrations", "-m", "main only")
+    text = _newest(project)
+    assert "op.create_table('people'" in text
+    assert "olds" not in text
