@@ -67,6 +67,11 @@ def _errors(state: MigrationState) -> Iterator[None]:
                 "The database is not at the latest migration (head): run `minorm migrate` "
                 "first, then compare the models again."
             )
+        elif "batch mode with dialect sqlite requires a live database" in message:
+            message = (
+                "--sql cannot print this SQLite migration: its batch operations copy a table "
+                "and need the live table to do it; run it on a copy of the database instead."
+            )
         raise MigrationError(message) from exc
     except sa.exc.DBAPIError as exc:
         raise _database_error(exc, state) from exc

@@ -182,3 +182,13 @@ class Old(minorm.Model):
     text = _newest(project)
     assert "op.create_table('people'" in text
     assert "olds" not in text
+
+
+def test_sql_of_a_sqlite_batch_migration_is_refused_clearly(make_project) -> None:
+    project: Project = make_project("sqlite", "clirunner")
+    _started(project)
+    project.write_models(V1.replace("max_length=100", "max_length=20"))
+    project.ok("makemigrations", "-m", "narrow", "--rev-id", "n2")
+    outcome = project.minorm("migrate", "--sql", "n2")
+    assert outcome.code == 1
+    assert "--sql cannot print this SQLite migration" in outcome.stderr
