@@ -83,7 +83,9 @@ def _errors(state: MigrationState) -> Iterator[None]:
 
 def _database_error(exc: sa.exc.DBAPIError, state: MigrationState) -> exceptions.DatabaseError:
     original = exc.orig if exc.orig is not None else exc
-    reason = _one_line(f"{type(original).__name__}: {original}")
+    kind_name = type(original).__name__
+    # SQLAlchemy's asyncpg adapter raises a class named just "Error": it says nothing.
+    reason = _one_line(str(original) if kind_name == "Error" else f"{kind_name}: {original}")
     if exc.statement is None or exc.connection_invalidated:
         return exceptions.OperationalError(f"Cannot connect to {_url(state)}: {reason}")
     kind = next((mine for theirs, mine in _DB_ERRORS if isinstance(exc, theirs)), None)
