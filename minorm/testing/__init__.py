@@ -123,7 +123,7 @@ def configured_registry(config: pytest.Config, *, fallback: bool) -> Registry | 
 def _exit(request: pytest.FixtureRequest, message: str) -> NoReturn:
     """Stop the whole session with `message` as one line."""
     message = " ".join(f"minorm: {message}".split())
-    if worker_id() is None:
+    if worker_id(request.config) is None:
         pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
     # pytest.exit would crash an xdist worker (and print an internal-error traceback); a
     # worker's `shouldstop` stops the whole run, with the message, once this test fails.
@@ -171,7 +171,7 @@ def _new_session(config: pytest.Config) -> TestDatabase | str:
                 return _no_url()
             url = str(registry.database.url.render(hide_password=False))
         return TestDatabase(
-            url, registry, migrations=configured_migrations(config), worker=worker_id()
+            url, registry, migrations=configured_migrations(config), worker=worker_id(config)
         )
     except Exception as exc:
         return _describe(exc)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import os
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
@@ -25,7 +24,6 @@ from minorm.testclient import DatabaseTestClient, sqlite_path
 from minorm.url import DatabaseURL
 
 T = TypeVar("T")
-XDIST_WORKER_ENV = "PYTEST_XDIST_WORKER"
 
 
 class TestDatabase:
@@ -150,9 +148,14 @@ async def _run_migrations(client: DatabaseTestClient, directory: str) -> None:
         await result
 
 
-def worker_id() -> str | None:
-    """The pytest-xdist worker this process is (`gw0`, `gw1`, ...), or None without xdist."""
-    return os.environ.get(XDIST_WORKER_ENV) or None
+def worker_id(config: Any) -> str | None:
+    """The pytest-xdist worker `config` belongs to (`gw0`, `gw1`, ...), or None without xdist.
+
+    Read from `config.workerinput`, which xdist sets on its workers only (an environment
+    variable would also be seen by a pytest run nested inside a worker).
+    """
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else None
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -142,7 +142,7 @@ async def test_custom_signals_and_bad_receivers(models: Models) -> None:
 
     with pytest.raises(minorm.ConfigurationError, match=r"no_kwargs must accept \*\*kwargs"):
         signals.post_save.connect(no_kwargs)
-    with pytest.raises(minorm.ConfigurationError, match="minorm.Signal"):
+    with pytest.raises(minorm.ConfigurationError, match=r"minorm\.Signal"):
         signals.other = "not a signal"
     with pytest.raises(AttributeError, match=r"No signal named 'on_logout'.*on_login"):
         signals.on_logout.connect(no_kwargs)
