@@ -83,11 +83,22 @@ class TestDatabase:
             self._app_database = None
 
     async def setup(self) -> None:
-        """Create the test database (a leftover one is replaced) and its tables."""
+        """Create the test database (a leftover one is replaced) and its tables.
+
+        If the tables cannot be made, the database just created is dropped again.
+        """
+        if self.migrations:
+            _migrations_api()  # fails before anything is created
         await self.client.setup()
-        if not self.in_memory:
+        if self.in_memory:
+            return
+        try:
             async with self.client:
                 await self.create_schema()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.teardown()
+            raise
 
     async def teardown(self) -> None:
         """Drop the test database, unless MINORM_TESTCLIENT_USE_EXISTING asks to keep it."""
@@ -126,16 +137,15 @@ class TestDatabase:
                 yield client
 
 
-async def _run_migrations(client: DatabaseTestClient, directory: str) -> None:
+def _migrations_api() -> Any:
     # Imported by name, lazily: the migrations package pulls in alembic, and a project that
     # creates its tables with create_all should not need it.
     try:
         migrations = importlib.import_module("minorm.migrations")
     except ImportError as exc:
         raise ConfigurationError(
-            f"minorm_migrations = {directory} needs minorm's migrations package, which cannot "
-            f"be imported ({exc}); unset minorm_migrations to create the tables with "
-            f"Registry.create_all."
+            f"minorm_migrations needs minorm's migrations package, which cannot be imported "
+            f"({exc}); unset minorm_migrations to create the tables with Registry.create_all."
         ) from None
     upgrade = getattr(migrations, "upgrade", None)
     if upgrade is None:
@@ -143,6 +153,11 @@ async def _run_migrations(client: DatabaseTestClient, directory: str) -> None:
             "minorm_migrations: this version of minorm.migrations has no `upgrade` function; "
             "unset minorm_migrations to create the tables with Registry.create_all."
         )
+    return upgrade
+
+
+async def _run_migrations(client: DatabaseTestClient, directory: str) -> None:
+    upgrade = _migrations_api()
     result = upgrade(str(client.url.render(hide_password=False)), directory=directory)
     if asyncio.iscoroutine(result):
         await result
