@@ -60,9 +60,7 @@ def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
 
 
 def _database(instance: Model) -> Database:
-    registry = instance.meta.registry
-    assert registry is not None  # a concrete model always has one
-    return registry.database
+    return instance.meta.database
 
 
 def _pk_clause(instance: Model, table: sa.Table) -> sa.ColumnElement[bool]:
