@@ -26,6 +26,7 @@ from typing import NoReturn
 
 import pytest
 
+from minorm.database import Database
 from minorm.registry import Registry
 from minorm.testclient import DatabaseTestClient
 from minorm.testing.assertions import (
@@ -166,12 +167,13 @@ def _new_session(config: pytest.Config) -> TestDatabase | str:
     url = configured_url(config)
     try:
         registry = configured_registry(config, fallback=url is None)
-        if url is None:
+        source: str | Database | None = url
+        if source is None:
             if registry is None:
                 return _no_url()
-            url = str(registry.database.url.render(hide_password=False))
+            source = registry.database  # its connect options carry over to the test client
         return TestDatabase(
-            url, registry, migrations=configured_migrations(config), worker=worker_id(config)
+            source, registry, migrations=configured_migrations(config), worker=worker_id(config)
         )
     except Exception as exc:
         return _describe(exc)

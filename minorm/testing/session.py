@@ -3,8 +3,8 @@ transaction per test.
 
 One session (one pytest-xdist worker) works on one database, made by a `DatabaseTestClient`
 from the configured URL: `test_<name>`, or `test_<worker>_<name>` under xdist so workers never
-share one. The app's registry is pointed at that client for the session, so its models run
-there. Each test then connects the client in force_rollback mode: every statement, from every
+share one (and likewise one per extra database of the registry). The app's registry is
+pointed at those clients for the session, so its models run there. Each test then connects the client in force_rollback mode: every statement, from every
 task, runs on one connection inside one transaction that is rolled back when the test ends,
 and transactions the code under test opens (and commits) are savepoints inside it.
 """
@@ -27,83 +27,110 @@ T = TypeVar("T")
 
 
 class TestDatabase:
-    """The test database of a session: set up once, one rolled-back transaction per test.
+    """The test databases of a session: set up once, one rolled-back transaction per test.
 
-    `registry` (optional) is the app's: its database is swapped for the test client between
-    `install()` and `uninstall()`, and its tables are created by `setup()`, with
-    `Registry.create_all` or, when `migrations` names a folder, with the app's migrations. An
-    in-memory SQLite database lives only while connected, so there the tables are created at
-    the start of every test instead.
+    `source` is the URL (or `Database`) of the main database; `registry` (optional) is the
+    app's. Between `install()` and `uninstall()` the registry's main and extra databases are
+    swapped for test clients (extras sharing a URL share a client), so every model, pinned
+    to an extra database or not, runs on a test database. `setup()` creates them and their
+    tables, with `Registry.create_all` or, when `migrations` names a folder, the app's
+    migrations. An in-memory SQLite database lives only while connected, so there the tables
+    are created at the start of every test instead.
     """
 
     __test__ = False  # not a test class, despite its name
 
     def __init__(
         self,
-        url: str | DatabaseURL,
+        source: str | DatabaseURL | Database,
         registry: Registry | None = None,
         *,
         migrations: str | None = None,
         worker: str | None = None,
     ) -> None:
-        # Explicit settings the plugin relies on; the others (test_prefix, use_existing) keep
-        # their MINORM_TESTCLIENT_* environment overrides.
-        settings: dict[str, Any] = {"lazy_setup": True, "drop_database": False}
-        client = DatabaseTestClient(url, force_rollback=False, **settings)
-        if worker:
-            client = DatabaseTestClient(
-                url, test_prefix=f"{client.test_prefix}{worker}_", force_rollback=False, **settings
-            )
-        self.client = client
         self.registry = registry
         self.migrations = migrations
-        self.in_memory = client.url.backend == "sqlite" and sqlite_path(client.url) is None
+        self._worker = worker
+        self._by_url: dict[str, DatabaseTestClient] = {}
+        self.client = self._client_for(source)
+        self.extra = {
+            name: self._client_for(database)
+            for name, database in (registry.extra if registry else {}).items()
+        }
+        self.in_memory = any(
+            c.url.backend == "sqlite" and sqlite_path(c.url) is None for c in self.clients
+        )
         if migrations and self.in_memory:
             raise ConfigurationError(
-                f"minorm_migrations cannot run on the in-memory SQLite database {client.url}: "
-                f"use a SQLite file URL, or unset minorm_migrations to use create_all."
+                f"minorm_migrations cannot run on an in-memory SQLite database "
+                f"({', '.join(str(c.url) for c in self.clients)}): use a SQLite file URL, or "
+                f"unset minorm_migrations to use create_all."
             )
-        self._app_database: Database | None = None
+        self._app_databases: tuple[Database, dict[str, Database]] | None = None
+
+    def _client_for(self, source: str | DatabaseURL | Database) -> DatabaseTestClient:
+        # Explicit settings the plugin relies on; the others (test_prefix, use_existing) keep
+        # their MINORM_TESTCLIENT_* environment overrides.
+        settings: dict[str, Any] = {
+            "lazy_setup": True,
+            "drop_database": False,
+            "force_rollback": False,
+        }
+        client = DatabaseTestClient(source, **settings)
+        if self._worker:
+            prefix = f"{client.test_prefix}{self._worker}_"
+            client = DatabaseTestClient(source, test_prefix=prefix, **settings)
+        # Two databases on one URL are one test database: setting it up twice would drop it.
+        return self._by_url.setdefault(str(client.url), client)
+
+    @property
+    def clients(self) -> list[DatabaseTestClient]:
+        """Each test database's client, once."""
+        return list(self._by_url.values())
 
     def __repr__(self) -> str:
-        return f"TestDatabase({str(self.client.url)!r})"
+        return f"TestDatabase({', '.join(repr(str(c.url)) for c in self.clients)})"
 
     # -- the session -------------------------------------------------------------------------
 
     def install(self) -> None:
-        """Point the registry (if any) at the test client."""
-        if self.registry is not None and self._app_database is None:
-            self._app_database = self.registry.database
+        """Point the registry (if any) at the test clients."""
+        if self.registry is not None and self._app_databases is None:
+            self._app_databases = (self.registry.database, self.registry.extra)
             self.registry.database = self.client
+            self.registry.extra = dict(self.extra)
 
     def uninstall(self) -> None:
-        """Give the registry its own database back."""
-        if self.registry is not None and self._app_database is not None:
-            self.registry.database = self._app_database
-            self._app_database = None
+        """Give the registry its own databases back."""
+        if self.registry is not None and self._app_databases is not None:
+            self.registry.database, self.registry.extra = self._app_databases
+            self._app_databases = None
 
     async def setup(self) -> None:
-        """Create the test database (a leftover one is replaced) and its tables.
+        """Create the test databases (leftover ones are replaced) and their tables.
 
-        If the tables cannot be made, the database just created is dropped again.
+        If the tables cannot be made, the databases just created are dropped again.
         """
         if self.migrations:
             _migrations_api()  # fails before anything is created
-        await self.client.setup()
-        if self.in_memory:
-            return
         try:
-            async with self.client:
-                await self.create_schema()
+            for client in self.clients:
+                await client.setup()
+            if not self.in_memory:
+                async with contextlib.AsyncExitStack() as stack:
+                    for client in self.clients:
+                        await stack.enter_async_context(client)
+                    await self.create_schema()
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.teardown()
             raise
 
     async def teardown(self) -> None:
-        """Drop the test database, unless MINORM_TESTCLIENT_USE_EXISTING asks to keep it."""
-        if not self.client.use_existing:
-            await DatabaseTestClient.drop_database(self.client.url)
+        """Drop the test databases, unless MINORM_TESTCLIENT_USE_EXISTING asks to keep them."""
+        for client in self.clients:
+            if not client.use_existing:
+                await DatabaseTestClient.drop_database(client.url)
 
     async def create_schema(self) -> None:
         """Create the registry's tables, or run the app's migrations when asked to."""
@@ -119,22 +146,26 @@ class TestDatabase:
 
     @contextlib.asynccontextmanager
     async def test_transaction(self) -> AsyncIterator[DatabaseTestClient]:
-        """Connect the client for one test, inside a transaction rolled back at the end.
+        """Connect the clients for one test, each inside a transaction rolled back at the end;
+        yield the main one.
 
-        Must run in the test's event loop: the connection belongs to it.
+        Must run in the test's event loop: the connections belong to it.
         """
-        client = self.client
-        if client.is_connected:
-            raise ConfigurationError(
-                f"The test database {client.url} is already connected when a test starts, so "
-                f"the test cannot run in a transaction of its own: connect it inside tests "
-                f"(or through the minorm_db fixture), not in a session or module fixture."
-            )
-        with client.force_rollback(True):
-            async with client:
-                if self.in_memory:
-                    await self.create_schema()
-                yield client
+        for client in self.clients:
+            if client.is_connected:
+                raise ConfigurationError(
+                    f"The test database {client.url} is already connected when a test starts, "
+                    f"so the test cannot run in a transaction of its own: connect it inside "
+                    f"tests (or through the minorm_db fixture), not in a session or module "
+                    f"fixture."
+                )
+        async with contextlib.AsyncExitStack() as stack:
+            for client in self.clients:
+                stack.enter_context(client.force_rollback(True))
+                await stack.enter_async_context(client)
+            if self.in_memory:
+                await self.create_schema()
+            yield self.client
 
 
 def _migrations_api() -> Any:

@@ -154,3 +154,52 @@ def test_the_plugin_is_inert_until_a_fixture_asks(pytester: pytest.Pytester) -> 
     pytester.makeini(INI.format(extra="minorm_url = postgresql://nobody@127.0.0.1:1/x"))
     pytester.makepyfile("def test_plain():\n    assert True\n")
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+EXTRA_APP = """
+import minorm
+
+models = minorm.Registry(
+    database="sqlite:///{folder}/main.db",
+    extra={{"archive": "sqlite:///{folder}/archive.db", "replica": "sqlite:///{folder}/main.db"}},
+)
+
+
+class Member(minorm.Model):
+    email: str = minorm.CharField(max_length=100, unique=True)
+
+    class Meta:
+        registry = models
+
+
+class Record(minorm.Model):
+    email: str = minorm.CharField(max_length=100, unique=True)
+
+    class Meta:
+        registry = models
+        database = "archive"
+"""
+
+EXTRA_TESTS = """
+from app import Member, Record, models
+
+async def test_one(minorm_db):
+    await Member.query.create(email="a@example.com")
+    await Record.query.create(email="a@example.com")
+    assert models.extra["archive"].url.database.endswith("/test_archive.db")
+    assert models.extra["replica"] is models.database is minorm_db
+
+async def test_two(minorm_db):
+    await Member.query.create(email="a@example.com")
+    await Record.query.create(email="a@example.com")
+    assert await Record.query.count() == 1
+"""
+
+
+def test_extra_databases_get_test_databases_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app=EXTRA_APP.format(folder=pytester.path))
+    pytester.makeini(INI.format(extra="minorm_app = app:models"))
+    pytester.makepyfile(test_extra=EXTRA_TESTS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    assert sorted(p.name for p in pytester.path.glob("*.db")) == []
