@@ -41,6 +41,8 @@ asyncio_default_fixture_loop_scope = function
 """
 
 ISOLATION_TESTS = """
+import asyncio
+
 import minorm
 import pytest
 
@@ -65,6 +67,8 @@ async def test_c_commits_nested_transactions(minorm_db):
     await Member.query.create(email="explicit@example.com")
     await tx.commit()
     assert await Member.query.count() == 2
+    # Tasks the test starts run on its connection, so they see its rows.
+    assert await asyncio.gather(*(Member.query.count() for _ in range(3))) == [2, 2, 2]
     # Another connection sees nothing: the commits were savepoints in the test's transaction.
     async with minorm.Database(minorm_db.url) as other:
         assert await other.fetch_val("SELECT COUNT(*) FROM members") == 0
@@ -126,6 +130,13 @@ def test_each_test_runs_in_a_rolled_back_transaction(
             ASYNCIO_INI.format(mode="strict"),
             "pytestmark = pytest.mark.asyncio\n",
             id="pytest-asyncio-strict",
+        ),
+        pytest.param(
+            (),
+            ASYNCIO_INI.format(mode="strict"),
+            "pytestmark = pytest.mark.anyio\n\n@pytest.fixture\ndef anyio_backend():\n"
+            "    return 'asyncio'\n",
+            id="anyio-beside-pytest-asyncio-strict",
         ),
     ],
 )
