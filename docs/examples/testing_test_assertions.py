@@ -48,10 +48,10 @@ async def test_a_wrong_count_lists_the_statements(minorm_db: minorm.Database) ->
 def test_generated_sql() -> None:
     # Pure: compiles for the named dialect, no database needed.
     assert_sql(
-        Book.query.filter(title="Dune").order_by("-id").limit(5),
+        Book.query.filter(title="Dune").order_by("-id"),
         """
         SELECT books.id, books.title FROM books
-        WHERE books.title = $1::VARCHAR ORDER BY books.id DESC LIMIT $2::INTEGER
+        WHERE books.title = $1::VARCHAR ORDER BY books.id DESC
         """,
         dialect="postgresql",
     )

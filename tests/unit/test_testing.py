@@ -107,11 +107,11 @@ def test_assert_sql_on_a_queryset() -> None:
         class Meta:
             registry = models
 
-    query = Book.query.filter(title="Dune").order_by("-id").limit(3)
+    query = Book.query.filter(title="Dune").order_by("-id")
     assert_sql(
         query,
         "SELECT books.id, books.title FROM books WHERE books.title = $1::VARCHAR "
-        "ORDER BY books.id DESC LIMIT $2::INTEGER",
+        "ORDER BY books.id DESC",
         dialect="postgresql",
     )
     with pytest.raises(
