@@ -99,7 +99,7 @@ def _import(module_name: str, name: AppName, rootdir: pathlib.Path) -> Any:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
+        if exc.name == module_name or module_name.startswith(f"{exc.name}."):
             raise ConfigurationError(
                 f"minorm app {name.spec!r} (from {name.origin}): no module named "
                 f"{exc.name!r} (searched sys.path and {rootdir})."

@@ -133,6 +133,13 @@ def test_each_test_runs_in_a_rolled_back_transaction(
         ),
         pytest.param(
             (),
+            ASYNCIO_INI.format(mode="auto").replace("= function", "= session")
+            + "asyncio_default_test_loop_scope = session\n",
+            "",
+            id="pytest-asyncio-session-loop",
+        ),
+        pytest.param(
+            (),
             ASYNCIO_INI.format(mode="strict"),
             "pytestmark = pytest.mark.anyio\n\n@pytest.fixture\ndef anyio_backend():\n"
             "    return 'asyncio'\n",
@@ -140,7 +147,7 @@ def test_each_test_runs_in_a_rolled_back_transaction(
         ),
     ],
 )
-def test_anyio_and_strict_mode(
+def test_anyio_strict_mode_and_session_loop(
     pytester: pytest.Pytester,
     database_url: str,
     plugins: tuple[str, ...],

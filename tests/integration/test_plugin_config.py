@@ -203,3 +203,23 @@ def test_extra_databases_get_test_databases_too(pytester: pytest.Pytester) -> No
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=2)
     assert sorted(p.name for p in pytester.path.glob("*.db")) == []
+
+
+def test_a_database_connected_before_the_test_is_a_clear_error(pytester: pytest.Pytester) -> None:
+    _project(pytester, ini="minorm_app = app:models", conftest=False)
+    pytester.makepyfile(
+        test_registry="""
+import pytest
+
+@pytest.fixture
+async def connected(minorm_database):
+    async with minorm_database:
+        yield
+
+async def test_it(connected, minorm_db):
+    pass
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*is already connected when a test starts*"])
