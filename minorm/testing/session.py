@@ -76,10 +76,16 @@ class TestDatabase:
             "drop_database": False,
             "force_rollback": False,
         }
-        client = DatabaseTestClient(source, **settings)
-        if self._worker:
-            prefix = f"{client.test_prefix}{self._worker}_"
-            client = DatabaseTestClient(source, test_prefix=prefix, **settings)
+        if isinstance(source, DatabaseTestClient):
+            # Already on a test database: only a worker's own prefix is added (a client built
+            # on a client keeps its URL, so start from a plain Database on that URL).
+            prefix = f"{self._worker}_" if self._worker else ""
+            client = DatabaseTestClient(Database(source), test_prefix=prefix, **settings)
+        else:
+            client = DatabaseTestClient(source, **settings)
+            if self._worker:
+                prefix = f"{client.test_prefix}{self._worker}_"
+                client = DatabaseTestClient(source, test_prefix=prefix, **settings)
         # Two databases on one URL are one test database: setting it up twice would drop it.
         return self._by_url.setdefault(str(client.url), client)
 
