@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-from collections.abc import AsyncIterator, Coroutine
+import io
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 from minorm.database import Database
@@ -60,6 +61,11 @@ class TestDatabase:
         self.in_memory = any(
             c.url.backend == "sqlite" and sqlite_path(c.url) is None for c in self.clients
         )
+        if migrations and registry is None:
+            raise ConfigurationError(
+                "minorm_migrations needs the app's registry, whose migrations it runs: pass "
+                "--minorm-app=module:attribute or set minorm_app."
+            )
         if migrations and self.in_memory:
             raise ConfigurationError(
                 f"minorm_migrations cannot run on an in-memory SQLite database "
@@ -140,8 +146,9 @@ class TestDatabase:
 
     async def create_schema(self) -> None:
         """Create the registry's tables, or run the app's migrations when asked to."""
-        if self.migrations:
-            await _run_migrations(self.client, self.migrations)
+        if self.migrations and self.registry is not None:
+            # Synchronous: it runs the migrations on an event loop of its own.
+            _run_migrations(self.registry, self.migrations)
         elif self.registry is not None:
             if self.registry.database is self.client:
                 await self.registry.create_all()  # it also checks for unresolved references
@@ -174,7 +181,7 @@ class TestDatabase:
             yield self.client
 
 
-def _migrations_api() -> Any:
+def _migrations_api() -> Callable[..., Any]:
     # Imported by name, lazily: the migrations package pulls in alembic, and a project that
     # creates its tables with create_all should not need it.
     try:
@@ -184,20 +191,19 @@ def _migrations_api() -> Any:
             f"minorm_migrations needs minorm's migrations package, which cannot be imported "
             f"({exc}); unset minorm_migrations to create the tables with Registry.create_all."
         ) from None
-    upgrade = getattr(migrations, "upgrade", None)
-    if upgrade is None:
+    migrate: Callable[..., Any] | None = getattr(migrations, "migrate", None)
+    if migrate is None:
         raise ConfigurationError(
-            "minorm_migrations: this version of minorm.migrations has no `upgrade` function; "
+            "minorm_migrations: this version of minorm.migrations has no `migrate` function; "
             "unset minorm_migrations to create the tables with Registry.create_all."
         )
-    return upgrade
+    return migrate
 
 
-async def _run_migrations(client: DatabaseTestClient, directory: str) -> None:
-    upgrade = _migrations_api()
-    result = upgrade(str(client.url.render(hide_password=False)), directory=directory)
-    if asyncio.iscoroutine(result):
-        await result
+def _run_migrations(registry: Registry, directory: str) -> None:
+    """Upgrade the registry's (test) database to the latest migration in `directory`."""
+    # Its output (one line per migration applied) would only clutter the test run.
+    _migrations_api()(registry, directory=directory, stdout=io.StringIO())
 
 
 def worker_id(config: Any) -> str | None:

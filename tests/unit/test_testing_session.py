@@ -58,7 +58,12 @@ def test_extra_databases_and_shared_urls() -> None:
     assert models.extra is app_extra
 
 
+def test_migrations_need_a_registry() -> None:
+    with pytest.raises(ConfigurationError, match="minorm_migrations needs the app's registry"):
+        TestDatabase("sqlite:///app.db", migrations="migrations")
+
+
 def test_migrations_cannot_run_in_memory() -> None:
     with pytest.raises(ConfigurationError, match="minorm_migrations cannot run on an in-memory"):
-        TestDatabase("sqlite:///:memory:", migrations="migrations")
+        TestDatabase("sqlite:///:memory:", minorm.Registry("sqlite://"), migrations="migrations")
     assert TestDatabase("sqlite://").in_memory
