@@ -3,6 +3,8 @@ app.py), and the one-line errors when it cannot. On SQLite files, through pytest
 
 from __future__ import annotations
 
+import runpy
+
 import pytest
 
 APP = """
@@ -135,10 +137,15 @@ def test_nothing_configured_is_one_line(pytester: pytest.Pytester) -> None:
     _one_line(pytester.runpytest(), "No database URL for minorm: pass --minorm-url=URL")
 
 
-def test_migrations_without_the_package_is_one_line(pytester: pytest.Pytester) -> None:
+def test_migrations_that_cannot_run_are_one_line(pytester: pytest.Pytester) -> None:
     _project(pytester, ini="minorm_app = app:models", conftest=False)
     result = pytester.runpytest("--minorm-migrations")
-    _one_line(result, "minorm_migrations")
+    try:
+        import minorm.migrations  # noqa: F401  # only asks whether the package is there
+    except ImportError:
+        _one_line(result, "minorm_migrations needs minorm's migrations package")
+    else:
+        _one_line(result, "MigrationError: No migrations directory at")
     assert not (pytester.path / "test_app.db").exists()
 
 
@@ -223,3 +230,30 @@ async def test_it(connected, minorm_db):
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*is already connected when a test starts*"])
+
+
+MIGRATED_TESTS = """
+from app import Member, models
+
+async def test_schema_comes_from_the_migrations(minorm_db):
+    versions = await minorm_db.fetch_all("SELECT version_num FROM alembic_version")
+    assert len(versions) == 1
+    await Member.query.create(email="a@example.com")
+    assert await Member.query.count() == 1
+"""
+
+
+def test_migrations_build_the_test_database(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrations = pytest.importorskip("minorm.migrations", reason="the migrations package")
+    pytester.makepyfile(app=APP.format(folder=pytester.path))
+    pytester.makeini(INI.format(extra="minorm_app = app:models\nminorm_migrations = migs"))
+    pytester.makepyfile(test_migrated=MIGRATED_TESTS)
+    namespace = runpy.run_path(str(pytester.path / "app.py"))
+    directory = str(pytester.path / "migs")
+    migrations.init(directory)
+    migrations.makemigrations(namespace["models"], message="members", directory=directory)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "test_app.db").exists()
