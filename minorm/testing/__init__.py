@@ -7,8 +7,8 @@ Configuration (a command-line option wins over its ini key):
 - `--minorm-app=module:attribute` / `minorm_app`: the app's `Registry` (or an object holding
   one); else `MINORM_APP`, `[tool.minorm] app` in pyproject.toml, or main.py, app.py,
   application.py or asgi.py in the root folder (DESIGN.md section 1).
-- `--minorm-migrations[=DIR]` / `minorm_migrations = DIR`: build the tables by running the
-  app's migrations from DIR (default `migrations`) instead of `Registry.create_all`.
+- `--minorm-migrations=DIR` / `minorm_migrations = DIR`: build the tables by running the
+  app's migrations from DIR (`true`: `migrations`) instead of `Registry.create_all`.
 
 Fixtures: `minorm_url`; `minorm_database` (session: the `DatabaseTestClient` on the test
 database, created with its tables and dropped at the end, one per xdist worker);
@@ -67,12 +67,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         MIGRATIONS_OPTION,
         dest="minorm_migrations",
-        nargs="?",
-        const=DEFAULT_MIGRATIONS,
         default=None,
         metavar="DIR",
-        help="build the test database by running the migrations in DIR "
-        f"(default {DEFAULT_MIGRATIONS}) instead of Registry.create_all",
+        help="build the test database by running the migrations in DIR (`true`: "
+        f"{DEFAULT_MIGRATIONS}) instead of Registry.create_all",
     )
     parser.addini(URL_INI, "database URL for minorm's test fixtures", default=None)
     parser.addini(APP_INI, "the app's minorm Registry, as module:attribute", default=None)

@@ -139,7 +139,7 @@ def test_nothing_configured_is_one_line(pytester: pytest.Pytester) -> None:
 
 def test_migrations_that_cannot_run_are_one_line(pytester: pytest.Pytester) -> None:
     _project(pytester, ini="minorm_app = app:models", conftest=False)
-    result = pytester.runpytest("--minorm-migrations")
+    result = pytester.runpytest("--minorm-migrations=true")
     try:
         import minorm.migrations  # noqa: F401  # only asks whether the package is there
     except ImportError:
