@@ -224,14 +224,42 @@ def minorm_registry(minorm_test_database: TestDatabase) -> Registry:
     return minorm_test_database.registry
 
 
-async def _minorm_db(minorm_test_database: TestDatabase) -> AsyncIterator[DatabaseTestClient]:
+async def _minorm_db(
+    minorm_test_database: TestDatabase, request: pytest.FixtureRequest
+) -> AsyncIterator[DatabaseTestClient]:
     """The test database, connected for this test inside a transaction rolled back afterwards.
 
     Every statement of the test, from any of its tasks, runs on that one connection; the
     transactions the code under test opens (and commits) are savepoints inside it.
     """
+    problem = _loop_mismatch(request)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     async with minorm_test_database.test_transaction() as client:
         yield client
+
+
+def _loop_mismatch(request: pytest.FixtureRequest) -> str | None:
+    """Why pytest-asyncio would run this fixture and the test in different event loops, if
+    it would: the connection belongs to the fixture's loop, and another loop cannot use it."""
+    config = request.config
+    if "anyio_backend" in request.fixturenames or not config.pluginmanager.hasplugin("asyncio"):
+        return None
+    marker = request.node.get_closest_marker("asyncio")
+    test_scope = (marker.kwargs.get("loop_scope") if marker else None) or config.getini(
+        "asyncio_default_test_loop_scope"
+    )
+    # Unset, or "fixture-scope" (match the fixture's own scope): minorm_db's, function.
+    fixture_scope = config.getini("asyncio_default_fixture_loop_scope") or "function"
+    if fixture_scope == "fixture-scope":
+        fixture_scope = "function"
+    if not test_scope or test_scope == fixture_scope:
+        return None
+    return (
+        f"minorm_db would connect in pytest-asyncio's {fixture_scope}-scoped event loop, but "
+        f"{request.node.name} runs in its {test_scope}-scoped loop, and a connection cannot "
+        f"move between loops: set asyncio_default_fixture_loop_scope = {test_scope}."
+    )
 
 
 def _db_fixture(function: Callable[..., AsyncIterator[DatabaseTestClient]]) -> object:

@@ -274,3 +274,21 @@ def test_a_wrong_url_under_xdist_reports_once_per_worker(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(
         ["*minorm: cannot set up the test database postgresql://postgres@127.0.0.1:1/test_gw0_x*"]
     )
+
+
+def test_a_test_in_another_event_loop_is_a_clear_error(pytester: pytest.Pytester) -> None:
+    _project(
+        pytester,
+        "sqlite:///app.db",
+        ini=ASYNCIO_INI.format(mode="auto") + "asyncio_default_test_loop_scope = module\n",
+        tests=SIMPLE_TEST,
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "minorm_db would connect in pytest-asyncio's function-scoped event loop, but "
+            "test_uses_the_database runs in its module-scoped loop, *"
+            "set asyncio_default_fixture_loop_scope = module."
+        ]
+    )
