@@ -20,6 +20,7 @@ unreachable server, an unknown app) stops the session with one line saying why.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import NoReturn
@@ -233,10 +234,23 @@ async def _minorm_db(
     transactions the code under test opens (and commits) are savepoints inside it.
     """
     problem = _loop_mismatch(request)
+    if problem is None and not _on_asyncio():
+        problem = (
+            "minorm_db needs an asyncio event loop (minorm's drivers are asyncio libraries); "
+            "with anyio's plugin, make the anyio_backend fixture return 'asyncio'."
+        )
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     async with minorm_test_database.test_transaction() as client:
         yield client
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _loop_mismatch(request: pytest.FixtureRequest) -> str | None:
