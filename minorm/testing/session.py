@@ -4,9 +4,10 @@ transaction per test.
 One session (one pytest-xdist worker) works on one database, made by a `DatabaseTestClient`
 from the configured URL: `test_<name>`, or `test_<worker>_<name>` under xdist so workers never
 share one (and likewise one per extra database of the registry). The app's registry is
-pointed at those clients for the session, so its models run there. Each test then connects the client in force_rollback mode: every statement, from every
-task, runs on one connection inside one transaction that is rolled back when the test ends,
-and transactions the code under test opens (and commits) are savepoints inside it.
+pointed at those clients for the session, so its models run there. Each test then connects
+the clients in force_rollback mode: every statement, from every task, runs on one connection
+inside one transaction that is rolled back when the test ends, and transactions the code under
+test opens (and commits) are savepoints inside it.
 """
 
 from __future__ import annotations
