@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
 
 import minorm
-from minorm.testing import assert_num_queries, assert_sql
+from minorm.testing import StatementLog, assert_num_queries, assert_sql
 
 URL = os.environ.get("MINORM_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/app.db"
 models = minorm.Registry(database=URL)
@@ -31,6 +33,15 @@ async def test_statement_count(minorm_db: minorm.Database) -> None:
         await Book.query.create(title="Dune")
         assert [b.title for b in await Book.query.all()] == ["Dune"]
     print("\n".join(log.statements))
+
+
+@pytest.mark.asyncio
+async def test_with_the_fixture(
+    minorm_num_queries: Callable[[int], AbstractContextManager[StatementLog]],
+) -> None:
+    # The same, bound to the test database.
+    with minorm_num_queries(1):
+        assert await Book.query.count() == 0
 
 
 @pytest.mark.asyncio

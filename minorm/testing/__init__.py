@@ -13,7 +13,8 @@ Configuration (a command-line option wins over its ini key):
 Fixtures: `minorm_url`; `minorm_database` (session: the `DatabaseTestClient` on the test
 database, created with its tables and dropped at the end, one per xdist worker);
 `minorm_registry` (session: the app's registry, pointed at that database); `minorm_db`
-(function: the client, connected for the test inside a transaction rolled back afterwards).
+(function: the client, connected for the test inside a transaction rolled back afterwards);
+`minorm_num_queries` (function: `assert_num_queries` bound to that database).
 Nothing touches a database until a test asks for one of them. A setup failure (a wrong URL, an
 unreachable server, an unknown app) stops the session with one line saying why.
 """
@@ -21,6 +22,8 @@ unreachable server, an unknown app) stops the session with one line saying why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import NoReturn
@@ -28,6 +31,7 @@ from typing import NoReturn
 import pytest
 
 from minorm.database import Database
+from minorm.database.recording import StatementLog
 from minorm.registry import Registry
 from minorm.testclient import DatabaseTestClient
 from minorm.testing.assertions import (
@@ -290,7 +294,16 @@ def _db_fixture(function: Callable[..., AsyncIterator[DatabaseTestClient]]) -> o
 minorm_db = _db_fixture(_minorm_db)
 
 
+@pytest.fixture
+def minorm_num_queries(
+    minorm_db: DatabaseTestClient,
+) -> Callable[[int], contextlib.AbstractContextManager[StatementLog]]:
+    """`assert_num_queries` bound to the test database: `with minorm_num_queries(2): ...`."""
+    return functools.partial(assert_num_queries, database=minorm_db)
+
+
 __all__ = [
+    "StatementLog",
     "TestDatabase",
     "assert_num_queries",
     "assert_sql",
@@ -301,6 +314,7 @@ __all__ = [
     "dialect_for",
     "minorm_database",
     "minorm_db",
+    "minorm_num_queries",
     "minorm_registry",
     "minorm_test_database",
     "minorm_url",
