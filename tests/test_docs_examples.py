@@ -71,7 +71,10 @@ def run_script(path: pathlib.Path, url: str) -> subprocess.CompletedProcess[str]
 def test_there_are_scripts_to_run() -> None:
     names = {path.name for path in SCRIPTS}
     assert "quickstart.py" in names
-    assert len([p for p in SCRIPTS if p.parent.name == "examples" and p.parent.parent.name == "docs"]) >= 8
+    assert (
+        len([p for p in SCRIPTS if p.parent.name == "examples" and p.parent.parent.name == "docs"])
+        >= 8
+    )
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: f"{path.parent.name}/{path.name}")
@@ -87,7 +90,9 @@ def test_script_runs(script: pathlib.Path, backend: str, database_url: str) -> N
     position = 0
     for line in expected_lines(source):
         found = output.find(line, position)
-        assert found >= 0, f"{script.name} on {backend}: {line!r} missing after offset {position}:\n{output}"
+        assert found >= 0, (
+            f"{script.name} on {backend}: {line!r} missing after offset {position}:\n{output}"
+        )
         position = found + len(line)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import minorm
 
 tmp = tempfile.TemporaryDirectory()
-database = minorm.Database(os.environ.get("MINORM_DATABASE_URL", f"sqlite:///{tmp.name}/app.db"))
+database = minorm.Database(os.environ.get("MINORM_DATABASE_URL") or f"sqlite:///{tmp.name}/app.db")
 models = minorm.Registry(database=database)
 
 
@@ -82,10 +82,11 @@ async def main() -> None:
     async with database:
         await models.create_all()
         created = await Product.query.create(**VALUES)
-        loaded = await Product.query.get(id=created.id)
+        loaded = await Product.query.get(pk=created.pk)
         for name, value in VALUES.items():
             assert getattr(loaded, name) == value, (name, getattr(loaded, name), value)
-        assert loaded.available is True and loaded.discount is None
+        assert loaded.available is True
+        assert loaded.discount is None
         assert isinstance(loaded.code, uuid.UUID)
         print(f"{len(Product.meta.fields)} fields stored and read back unchanged")
         print("price:", loaded.price, "| status:", loaded.status, "| server:", loaded.server)

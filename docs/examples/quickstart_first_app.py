@@ -9,13 +9,13 @@ import minorm
 
 # The database comes from MINORM_DATABASE_URL, else a SQLite file in a temporary directory.
 tmp = tempfile.TemporaryDirectory()
-database = minorm.Database(os.environ.get("MINORM_DATABASE_URL", f"sqlite:///{tmp.name}/app.db"))
+database = minorm.Database(os.environ.get("MINORM_DATABASE_URL") or f"sqlite:///{tmp.name}/app.db")
 models = minorm.Registry(database=database)
 
 
 class User(minorm.Model):
     name: str = minorm.CharField(max_length=100)
-    email = minorm.EmailField(max_length=255, unique=True)
+    email: str = minorm.EmailField(max_length=255, unique=True)
     is_active: bool = minorm.BooleanField(default=True)
     created_at: datetime.datetime = minorm.DateTimeField(auto_now_add=True)
 
@@ -30,14 +30,14 @@ async def main() -> None:
         alice = await User.query.create(name="Alice", email="alice@example.com")
         await User.query.create(name="Bob", email="bob@example.com", is_active=False)
         await User(name="Carol", email="carol@example.com").save()
-        print(f"created {alice.name} with id {alice.id} at {alice.created_at.tzname()}")
+        print(f"created {alice.name} with id {alice.pk} at {alice.created_at.tzname()}")
 
         active = await User.query.filter(is_active=True).order_by("name").all()
         print("active:", [user.name for user in active])
 
         bob = await User.query.get(email="bob@example.com")
         await bob.update(is_active=True)
-        print("Bob is active:", (await User.query.get(id=bob.id)).is_active)
+        print("Bob is active:", (await User.query.get(pk=bob.pk)).is_active)
 
         try:
             async with database.transaction():
