@@ -26,7 +26,7 @@ ROOT = pathlib.Path(__file__).parent.parent
 SCRIPTS = sorted(
     path
     for path in [*(ROOT / "docs" / "examples").glob("*.py"), *(ROOT / "examples").glob("*.py")]
-    if "test_" not in path.name
+    if "test_" not in path.name and path.name != "__init__.py"
 )
 EXPECT = re.compile(r"^# expect: (.+)$", re.M)
 ONLY = re.compile(r"^# backends: (.+)$", re.M)
