@@ -1,6 +1,6 @@
 """Every runnable sample of the docs runs, on every backend, as a user would run it.
 
-Each `docs/examples/*.py` and `examples/*.py` file runs as a subprocess with
+Each `docs/examples/*.py`, `examples/*.py` and `examples/*/main.py` file runs as a subprocess with
 `MINORM_DATABASE_URL` pointing at an empty database of the backend under test (a fresh SQLite
 file, or a server database dropped and created again for the run). It must exit 0 and print,
 in order, every line the file announces with a `# expect: <text>` comment. A file may limit
@@ -23,17 +23,29 @@ from minorm.testclient import DatabaseTestClient
 from minorm.url import DatabaseURL
 
 ROOT = pathlib.Path(__file__).parent.parent
-SCRIPTS = sorted(
-    path
-    for path in [*(ROOT / "docs" / "examples").glob("*.py"), *(ROOT / "examples").glob("*.py")]
-    if "test_" not in path.name and path.name != "__init__.py"
-)
+CANDIDATES = [
+    *(ROOT / "docs" / "examples").glob("*.py"),
+    *(ROOT / "examples").glob("*.py"),
+    *(ROOT / "examples").glob("*/main.py"),  # an example that is a folder runs its main.py
+]
+SCRIPTS = sorted(p for p in CANDIDATES if "test_" not in p.name and p.name != "__init__.py")
 EXPECT = re.compile(r"^# expect: (.+)$", re.M)
 ONLY = re.compile(r"^# backends: (.+)$", re.M)
 
 
 def expected_lines(source: str) -> list[str]:
     return [line.strip() for line in EXPECT.findall(source)]
+
+
+def first_missing(lines: list[str], output: str) -> str | None:
+    """The first expected line not found in `output` after the previous one, or None."""
+    position = 0
+    for line in lines:
+        found = output.find(line, position)
+        if found < 0:
+            return line
+        position = found + len(line)
+    return None
 
 
 def backends_of(source: str) -> set[str] | None:
@@ -85,15 +97,11 @@ def test_script_runs(script: pathlib.Path, backend: str, database_url: str) -> N
         pytest.skip(f"{script.name} runs only on {', '.join(sorted(only))}")
     result = run_script(script, fresh_database(backend, database_url))
     assert result.returncode == 0, f"{script.name} failed on {backend}:\n{result.stderr}"
-    output = result.stdout
-    assert output.strip(), f"{script.name} printed nothing"
-    position = 0
-    for line in expected_lines(source):
-        found = output.find(line, position)
-        assert found >= 0, (
-            f"{script.name} on {backend}: {line!r} missing after offset {position}:\n{output}"
-        )
-        position = found + len(line)
+    assert result.stdout.strip(), f"{script.name} printed nothing"
+    missing = first_missing(expected_lines(source), result.stdout)
+    assert missing is None, (
+        f"{script.name} on {backend} did not print {missing!r}:\n{result.stdout}"
+    )
 
 
 def test_expect_markers_are_read_in_order() -> None:
@@ -101,3 +109,10 @@ def test_expect_markers_are_read_in_order() -> None:
     assert expected_lines(source) == ["first line", "second: with colon"]
     assert backends_of(source) is None
     assert backends_of("# backends: postgresql, mysql\n") == {"postgresql", "mysql"}
+
+
+def test_expected_lines_must_appear_in_order() -> None:
+    output = "a: 1\nb: 2\nc: 3\n"
+    assert first_missing(["a: 1", "c: 3"], output) is None
+    assert first_missing(["c: 3", "a: 1"], output) == "a: 1"
+    assert first_missing(["b: 2", "d: 4"], output) == "d: 4"
