@@ -10,6 +10,7 @@ import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from minorm.backends.base import ISOLATION_LEVELS, Capabilities
+from minorm.backends.pool import flag_option, int_option
 from minorm.exceptions import (
     DatabaseError,
     DataError,
@@ -127,14 +128,18 @@ class PostgresBackend:
             lastrowid=False,
             named_enum_types=True,
         )
-        prepared = options.pop("prepared_statements", True)
+        # From the URL's query string these arrive as text: "false" must mean False.
+        prepared = flag_option(url, "prepared_statements", options.pop("prepared_statements", True))
+        cache_size = int_option(
+            url, "statement_cache_size", options.pop("statement_cache_size", 100 if prepared else 0)
+        )
         self._connect_kwargs: dict[str, Any] = {
             "host": url.hostname,
             "port": url.port,
             "user": url.username,
             "password": url.password,
             "database": url.database,
-            "statement_cache_size": options.pop("statement_cache_size", 100 if prepared else 0),
+            "statement_cache_size": cache_size,
             **options,
         }
 

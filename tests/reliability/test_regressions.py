@@ -1,0 +1,34 @@
+"""Regression tests for bugs the reliability suite found, one per fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from minorm.database import Database
+from minorm.exceptions import ConfigurationError
+
+
+@pytest.mark.backends("postgresql")
+@pytest.mark.parametrize("spelling", ["false", "0", "no", "off", "False"])
+async def test_prepared_statements_off_in_the_url_query(database_url: str, spelling: str) -> None:
+    """`?prepared_statements=false` used to be the non-empty string "false", taken as true,
+    so asyncpg kept its statement cache and PgBouncer's transaction pooling broke."""
+    separator = "&" if "?" in database_url else "?"
+    url = f"{database_url}{separator}prepared_statements={spelling}"
+    async with Database(url, max_size=1) as db:
+        for i in range(3):
+            assert await db.fetch_val("SELECT :x + 1", {"x": i}) == i + 1
+        assert await db.fetch_val("SELECT count(*) FROM pg_prepared_statements") == 0
+    async with Database(f"{database_url}{separator}prepared_statements=true", max_size=1) as db:
+        for i in range(3):
+            assert await db.fetch_val("SELECT :x + 1", {"x": i}) == i + 1
+        assert await db.fetch_val("SELECT count(*) FROM pg_prepared_statements") > 0
+
+
+def test_bad_prepared_statements_option_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"prepared_statements='maybe'.*true or false"):
+        Database("postgresql://u@127.0.0.1/x?prepared_statements=maybe")
+    with pytest.raises(ConfigurationError, match=r"statement_cache_size='many'.*integer"):
+        Database("postgresql://u@127.0.0.1/x?statement_cache_size=many")
+    db = Database("postgresql://u@127.0.0.1/x?statement_cache_size=7")
+    assert db._backend._connect_kwargs["statement_cache_size"] == 7  # type: ignore[attr-defined]
