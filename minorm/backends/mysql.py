@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import asyncmy
 from asyncmy import errors as mysql_errors
+from asyncmy.constants import CLIENT
 from asyncmy.cursors import SSCursor
 from sqlalchemy.dialects.mysql.asyncmy import MySQLDialect_asyncmy
 
@@ -117,6 +118,11 @@ class MySQLBackend:
             "autocommit": True,
             **options,
         }
+        # Report the rows an UPDATE matched, as the other backends do, not only those whose
+        # value changed (an UPDATE to the same value would otherwise count 0).
+        self._connect_kwargs["client_flag"] = (
+            int(self._connect_kwargs.get("client_flag", 0)) | CLIENT.FOUND_ROWS
+        )
 
     async def open(self) -> MySQLConnection:
         conn = await asyncmy.connect(**self._connect_kwargs)

@@ -32,3 +32,17 @@ def test_bad_prepared_statements_option_is_a_configuration_error() -> None:
         Database("postgresql://u@127.0.0.1/x?statement_cache_size=many")
     db = Database("postgresql://u@127.0.0.1/x?statement_cache_size=7")
     assert db._backend._connect_kwargs["statement_cache_size"] == 7  # type: ignore[attr-defined]
+
+
+async def test_update_counts_matched_rows_even_when_nothing_changes(database: Database) -> None:
+    """MariaDB reported only the rows whose value changed, so `update(value=<same>)` and
+    `execute(UPDATE ...)` returned 0 for a row that was there; the others count matches."""
+    await database.execute("DROP TABLE IF EXISTS rely_found_rows")
+    await database.execute("CREATE TABLE rely_found_rows (id INTEGER PRIMARY KEY, v INTEGER)")
+    try:
+        await database.execute("INSERT INTO rely_found_rows (id, v) VALUES (1, 5), (2, 5)")
+        assert await database.execute("UPDATE rely_found_rows SET v = 5") == 2
+        assert await database.execute("UPDATE rely_found_rows SET v = 5 WHERE id = 1") == 1
+        assert await database.execute("UPDATE rely_found_rows SET v = 5 WHERE id = 3") == 0
+    finally:
+        await database.execute("DROP TABLE rely_found_rows")
