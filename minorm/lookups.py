@@ -197,14 +197,28 @@ def lookup(table: sa.Table, key: str, value: Any) -> Clause:
     op = op or "exact"
     if name == "pk":
         return _pk_lookup(table, op, value)
-    if name not in table.c:
-        valid = ", ".join(sorted(["pk", *table.c.keys()]))
-        raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
+    column = resolve_column(table, name)
     operator = OPERATORS.get(op)
     if operator is None:
         valid = ", ".join(OPERATORS)
         raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
-    return operator(table.c[name], value)
+    return operator(column, value)
+
+
+def resolve_column(table: sa.Table, name: str) -> sa.Column[Any]:
+    """The column a field name (or `pk`) of `table` stands for.
+
+    The one place where names become columns: filters, ordering, projections, grouping and
+    aggregates all resolve through it. Raises QuerySetError naming the valid fields.
+    """
+    if name == "pk":
+        columns = list(table.primary_key.columns)
+        if len(columns) == 1:
+            return columns[0]
+    if name in table.c:
+        return table.c[name]
+    valid = ", ".join(sorted(["pk", *table.c.keys()]))
+    raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
 
 
 def _pk_lookup(table: sa.Table, op: str, value: Any) -> Clause:

@@ -1,4 +1,4 @@
-"""`QuerySet`: an immutable, lazy query over one model, and the `Manager` behind `Model.query`.
+"""`QuerySet`: an immutable, lazy query over one model.
 
 A queryset is a frozen `QueryState` plus the model class; every chained call returns a new one.
 Building SQL (`select`, `sql`) is pure; the async methods run it through the model's database.
@@ -8,29 +8,19 @@ This module works with the model class it is given and its `meta`, never importi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
 
 from minorm.exceptions import MultipleObjectsReturned, ObjectNotFound, QuerySetError
-from minorm.lookups import Clause, Q, to_clauses
+from minorm.lookups import Clause, Q, resolve_column, to_clauses
+from minorm.queryset.state import QueryState
 
 if TYPE_CHECKING:
     from minorm.database import Database
 
 ModelT = TypeVar("ModelT")
-M = TypeVar("M")
-
-
-@dataclass(frozen=True, slots=True)
-class QueryState:
-    """Everything a queryset will ask for."""
-
-    where: tuple[Clause, ...] = ()
-    order_by: tuple[str, ...] = ()
-    limit: int | None = None
-    offset: int | None = None
 
 
 class QuerySet(Generic[ModelT]):
@@ -86,13 +76,7 @@ class QuerySet(Generic[ModelT]):
         return self._with()
 
     def _column(self, name: str) -> sa.Column[Any]:
-        table = self.table
-        if name == "pk":
-            name = cast("Any", self.model).meta.pknames[0]
-        if name not in table.c:
-            valid = ", ".join(sorted(["pk", *table.c.keys()]))
-            raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
-        return table.c[name]
+        return resolve_column(self.table, name)
 
     def _ordering(self, *, reverse: bool = False) -> list[sa.UnaryExpression[Any]]:
         names = self._state.order_by or cast("Any", self.model).meta.pknames
@@ -129,8 +113,7 @@ class QuerySet(Generic[ModelT]):
 
     @property
     def _database(self) -> Database:
-        registry = cast("Any", self.model).meta.registry
-        database: Database = registry.database
+        database: Database = cast("Any", self.model).meta.database
         return database
 
     async def _fetch(self, query: sa.Select[Any]) -> list[ModelT]:
@@ -264,28 +247,3 @@ def _non_negative(what: str, count: int) -> int:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise QuerySetError(f"{what}() takes a non-negative integer, not {count!r}.")
     return count
-
-
-class Manager:
-    """`Model.query`: hands out a fresh `QuerySet` for the model it is read from.
-
-    Subclass and override `get_queryset()` for a custom default queryset; declare it on the
-    model as a `ClassVar`.
-    """
-
-    __slots__ = ("model",)
-
-    def __init__(self) -> None:
-        self.model: type[Any] | None = None
-
-    def __get__(self, instance: object, owner: type[M]) -> QuerySet[M]:
-        bound = type(self)()
-        bound.model = owner
-        queryset: QuerySet[M] = bound.get_queryset()
-        return queryset
-
-    def get_queryset(self) -> QuerySet[Any]:
-        """The queryset `Model.query` starts from."""
-        if self.model is None:
-            raise QuerySetError("A manager is only usable as an attribute of a model class.")
-        return QuerySet(self.model)
