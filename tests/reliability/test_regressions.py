@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+
 import pytest
 
 from minorm.database import Database
-from minorm.exceptions import ConfigurationError
+from minorm.exceptions import ConfigurationError, QuerySetError
+from tests.reliability.models import declare
 
 
 @pytest.mark.backends("postgresql")
@@ -46,3 +50,46 @@ async def test_update_counts_matched_rows_even_when_nothing_changes(database: Da
         assert await database.execute("UPDATE rely_found_rows SET v = 5 WHERE id = 3") == 0
     finally:
         await database.execute("DROP TABLE rely_found_rows")
+
+
+async def test_filter_values_are_checked_against_the_field_type(database: Database) -> None:
+    """A mistyped filter value used to reach the database: MariaDB matched `number="abc"`
+    against 0 and `flag="maybe"` against False, SQLite matched nothing, PostgreSQL raised a
+    driver error, and a bad date or decimal leaked AttributeError / decimal.InvalidOperation."""
+    models = declare(database)
+    await models.reset()
+    sample = models.sample
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    await sample.query.create(
+        name="zero", number=0, flag=False, amount=decimal.Decimal("1.50"), when=when
+    )
+    bad = {
+        "number": "abc",
+        "number__lt": "1 OR 1=1",
+        "number__in": [1, "2; DROP TABLE rely_samples"],
+        "number__range": ("0", "x"),
+        "flag": "maybe",
+        "amount": "x",
+        "when": "nope",
+        "when__gte": "2026-13-01",
+        "name": 5,
+    }
+    for key, value in bad.items():
+        with pytest.raises(QuerySetError, match=r"Bad value .* on rely_samples: .* holds"):
+            sample.query.filter(**{key: value})
+    for key in ("number__isnull", "flag__isempty"):
+        with pytest.raises(QuerySetError, match="takes True or False"):
+            sample.query.filter(**{key: "no"})
+    # Values that convert as model input does give the same answer on every backend.
+    good = {
+        "number": "0",
+        "number__in": ["0", 1.0],
+        "number__range": ("-1", 1),
+        "flag": "false",
+        "amount": "1.5",
+        "when": "2026-01-02T03:04:05Z",
+        "when__lt": "2026-01-03",
+    }
+    for key, value in good.items():
+        assert await sample.query.filter(**{key: value}).count() == 1, key
+    await models.registry.drop_all()
