@@ -7,13 +7,21 @@ This module works with the model class it is given and its `meta`, never importi
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Generator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Self, TypeVar, cast
 
+import pydantic
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ClauseElement
 
-from minorm.exceptions import MultipleObjectsReturned, ObjectNotFound, QuerySetError
+from minorm.exceptions import (
+    MultipleObjectsReturned,
+    ObjectNotFound,
+    QuerySetError,
+    ValidationError,
+)
 from minorm.lookups import Clause, Q, resolve_column, to_clauses
 from minorm.queryset.state import QueryState
 
@@ -200,12 +208,16 @@ class QuerySet(Generic[ModelT]):
     async def update(self, **values: Any) -> int:
         """Set `values` on every matching row in one UPDATE; returns the rows matched.
 
-        The values are written as given: no model validation and no `auto_now` fields.
+        Each value is validated as its field validates input (a ValidationError writes
+        nothing); SQL expressions are written as given. `auto_now` fields are not touched.
         """
         self._whole_rows_only("update")
         if not values:
             raise QuerySetError("update() needs at least one field=value.")
-        row = {self._column(name).key: value for name, value in values.items()}
+        row = {
+            self._column(name).key: _validated(self.model, self.table, name, value)
+            for name, value in values.items()
+        }
         query = self.table.update().where(*self._state.where).values(row)
         return int(await self._database.execute(query) or 0)
 
@@ -241,6 +253,42 @@ class QuerySet(Generic[ModelT]):
         if not names:
             raise QuerySetError("values() needs at least one field name.")
         return [self._column(name) for name in names]
+
+
+_ADAPTERS: weakref.WeakKeyDictionary[type[Any], dict[str, pydantic.TypeAdapter[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _validated(model: type[Any], table: sa.Table, name: str, value: Any) -> Any:
+    """`value` validated by the model field `name` (type, constraints and validators).
+
+    SQL expressions, names that are not plain model fields and foreign-key columns are left
+    to the database.
+    """
+    info = model.model_fields.get(name)
+    if isinstance(value, ClauseElement) or info is None:
+        return value
+    if name not in table.c or table.c[name].foreign_keys:
+        return value
+    adapters = _ADAPTERS.setdefault(model, {})
+    adapter = adapters.get(name)
+    if adapter is None:
+        annotation: Any = info.annotation
+        if info.metadata:  # constraints (max_length, ...) and the field's validators
+            annotation = cast("Any", Annotated)[(annotation, *info.metadata)]
+        adapter = adapters[name] = pydantic.TypeAdapter(annotation)
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        errors = [
+            {**error, "loc": (name, *error["loc"])} for error in exc.errors(include_url=False)
+        ]
+        problems = "; ".join(f"{name}: {error['msg']}" for error in errors)
+        raise ValidationError(
+            f"{model.__name__}: {len(errors)} invalid field(s) in update(): {problems}",
+            [dict(error) for error in errors],
+        ) from None
 
 
 def _non_negative(what: str, count: int) -> int:

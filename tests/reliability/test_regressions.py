@@ -8,7 +8,7 @@ import decimal
 import pytest
 
 from minorm.database import Database
-from minorm.exceptions import ConfigurationError, QuerySetError
+from minorm.exceptions import ConfigurationError, QuerySetError, ValidationError
 from tests.reliability.models import declare
 
 
@@ -92,4 +92,30 @@ async def test_filter_values_are_checked_against_the_field_type(database: Databa
     }
     for key, value in good.items():
         assert await sample.query.filter(**{key: value}).count() == 1, key
+    await models.registry.drop_all()
+
+
+async def test_queryset_update_validates_its_values(database: Database) -> None:
+    """`QuerySet.update()` wrote its values unchecked: SQLite stored a 21-character string in
+    a max_length=20 field, and the servers answered with driver errors."""
+    models = declare(database)
+    await models.reset()
+    sample = models.sample
+    await sample.query.create(name="keep", number=1)
+    rows = sample.query.filter(name="keep")
+    attempts: list[dict[str, object]] = [
+        {"name": "x" * 21},
+        {"number": "abc"},
+        {"name": None},
+        {"amount": decimal.Decimal("0.001")},
+        {"ratio": "fast"},
+        {"number": 2, "name": "y" * 30},
+    ]
+    for values in attempts:
+        with pytest.raises(ValidationError, match=r"Sample: 1 invalid field\(s\) in update\(\)"):
+            await rows.update(**values)
+    assert await sample.query.values_list(["name", "number"]) == [("keep", 1)]
+    assert await rows.update(number="12", amount="2.5") == 1
+    stored = await sample.query.get(name="keep")
+    assert (stored.number, stored.amount) == (12, decimal.Decimal("2.50"))
     await models.registry.drop_all()
