@@ -208,7 +208,11 @@ class _FloatOptions(_NumberOptions, FieldOptions, total=False):
 
 
 def FloatField(**options: Unpack[_FloatOptions]) -> Any:
-    """`FLOAT` (double precision on every backend unless `precision` says otherwise)."""
+    """`FLOAT` (double precision on every backend unless `precision` says otherwise).
+
+    NaN and infinities are refused, as DecimalField refuses them: SQLite stores NaN as NULL
+    and MySQL/MariaDB cannot store either, so no backend-independent round trip exists.
+    """
     rest: dict[str, Any] = dict(options)
     precision = rest.pop("precision", None)
     numbers = {k: rest.pop(k) for k in list(rest) if k in _NumberOptions.__annotations__}
@@ -216,7 +220,7 @@ def FloatField(**options: Unpack[_FloatOptions]) -> Any:
         kind="FloatField",
         python_type=float,
         column_type=types.float_type(precision),
-        constraints=_number_constraints(numbers),  # type: ignore[arg-type]  # split by key
+        constraints={**_number_constraints(numbers), "allow_inf_nan": False},  # type: ignore[arg-type]  # split by key
         **rest,
     )
 

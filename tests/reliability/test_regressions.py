@@ -119,3 +119,22 @@ async def test_queryset_update_validates_its_values(database: Database) -> None:
     stored = await sample.query.get(name="keep")
     assert (stored.number, stored.amount) == (12, decimal.Decimal("2.50"))
     await models.registry.drop_all()
+
+
+async def test_float_fields_refuse_nan_and_infinities(database: Database) -> None:
+    """SQLite stored NaN as NULL (silently), MariaDB refused both with a driver error and
+    PostgreSQL kept them: FloatField now refuses them everywhere, as DecimalField does."""
+    models = declare(database)
+    await models.reset()
+    sample = models.sample
+    for value in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(ValidationError, match="ratio: Input should be a finite number"):
+            await sample.query.create(name="bad", ratio=value)
+        with pytest.raises(ValidationError, match="ratio: Input should be a finite number"):
+            await sample.query.update(ratio=value)
+    assert await sample.query.count() == 0
+    obj = await sample.query.create(name="ok", ratio=1e308)
+    with pytest.raises(ValidationError, match="finite number"):
+        obj.ratio = float("nan")
+    assert (await sample.query.get(name="ok")).ratio == 1e308
+    await models.registry.drop_all()
