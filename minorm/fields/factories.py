@@ -16,7 +16,7 @@ from typing import Any, TypedDict, Unpack
 
 import pydantic
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeEngine
 
 from minorm.fields import types
@@ -76,7 +76,12 @@ def _string(
     validators: Sequence[Any] = (),
 ) -> Any:
     missing = [f"{kind} needs max_length"] if required_length and max_length is None else []
-    column_type = sa.Text() if max_length is None else sa.String(max_length)
+    # MySQL's TEXT holds only 64 KiB; LONGTEXT holds what TEXT holds elsewhere (4 GiB).
+    column_type = (
+        sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+        if max_length is None
+        else sa.String(max_length)
+    )
     constraints = {"max_length": max_length, "min_length": min_length, "pattern": pattern}
     return CheckedField(
         missing=missing,
@@ -319,7 +324,10 @@ def BinaryField(*, max_length: int | None = None, **options: Unpack[FieldOptions
     return Field(
         kind="BinaryField",
         python_type=bytes,
-        column_type=sa.LargeBinary(length=max_length),
+        # MySQL's BLOB holds only 64 KiB; without a length, LONGBLOB as BYTEA/BLOB elsewhere.
+        column_type=sa.LargeBinary(length=max_length)
+        if max_length is not None
+        else sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"),
         constraints={"max_length": max_length},
         **options,
     )

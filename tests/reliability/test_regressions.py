@@ -7,6 +7,7 @@ import decimal
 
 import pytest
 
+import minorm
 from minorm.database import Database
 from minorm.exceptions import ConfigurationError, QuerySetError, ValidationError
 from tests.reliability.models import declare
@@ -138,3 +139,27 @@ async def test_float_fields_refuse_nan_and_infinities(database: Database) -> Non
         obj.ratio = float("nan")
     assert (await sample.query.get(name="ok")).ratio == 1e308
     await models.registry.drop_all()
+
+
+async def test_text_and_binary_fields_hold_more_than_64_kib(database: Database) -> None:
+    """On MySQL/MariaDB TextField was TEXT and BinaryField BLOB, which hold 64 KiB: a longer
+    value was a DataError there and fine elsewhere. They are LONGTEXT/LONGBLOB now."""
+    blobs = minorm.Registry(database)
+
+    class Blob(minorm.Model):
+        text: str = minorm.TextField()
+        data: bytes = minorm.BinaryField()
+
+        class Meta:
+            registry = blobs
+            tablename = "rely_blobs"
+
+    await blobs.drop_all()
+    await blobs.create_all()
+    try:
+        text, data = "t" * 1_000_000, bytes(range(256)) * 4096
+        created = await Blob.query.create(text=text, data=data)
+        back = await Blob.query.get(id=created.id)
+        assert (back.text, back.data) == (text, data)
+    finally:
+        await blobs.drop_all()
