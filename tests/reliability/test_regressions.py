@@ -163,3 +163,22 @@ async def test_text_and_binary_fields_hold_more_than_64_kib(database: Database) 
         assert (back.text, back.data) == (text, data)
     finally:
         await blobs.drop_all()
+
+
+async def test_pattern_lookup_combined_with_an_in_list(database: Database) -> None:
+    """A statement without a cache key (pattern lookups build one) was compiled without
+    rendering its IN-lists: `filter(text__icontains=..., number__in=[...])` sent a
+    POSTCOMPILE placeholder to the driver and failed on every backend."""
+    models = declare(database)
+    await models.reset()
+    sample = models.sample
+    for name, text, number in (("a", "apple", 1), ("b", "banana", 2), ("c", "cherry", 3)):
+        await sample.query.create(name=name, text=text, number=number)
+    for _ in range(2):  # the second run goes through whatever the first one cached
+        found = await sample.query.filter(text__icontains="A", number__in=[1, 2, 3])
+        assert sorted(s.name for s in found) == ["a", "b"]
+        found = await sample.query.filter(text__startswith="c", number__not_in=[1])
+        assert [s.name for s in found] == ["c"]
+        found = await sample.query.filter(name__iexact="B", number__in=[])
+        assert found == []
+    await models.registry.drop_all()
