@@ -15,8 +15,10 @@ from typing import Any
 
 import pydantic
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from minorm.exceptions import QuerySetError
@@ -67,12 +69,62 @@ def _pattern(
     return build
 
 
+class _InList(sa.ColumnElement[bool]):
+    """`column IN (values)`, or on PostgreSQL `column = ANY(:values)`.
+
+    asyncpg sends at most 32767 parameters per statement, so a long IN-list fails there; one
+    array parameter holds any number of values (and keeps one SQL text for every length).
+    Both parameters are part of the cache key; each dialect renders only its own.
+    """
+
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a comparison: no "= 1" where booleans are not native
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("listed", InternalTraversal.dp_clauseelement),
+        ("array", InternalTraversal.dp_clauseelement),
+        ("negated", InternalTraversal.dp_boolean),
+    ]
+    type = sa.Boolean()
+
+    def __init__(self, column: sa.ColumnElement[Any], values: list[Any], *, negated: bool):
+        self.column = column
+        self.listed = sa.bindparam(None, values, type_=column.type, expanding=True)
+        self.array = sa.bindparam(None, values, type_=postgresql.ARRAY(column.type))
+        self.negated = negated
+
+
+@compiles(_InList)
+def _compile_in_list(element: _InList, compiler: SQLCompiler, **kw: Any) -> str:
+    column = element.column
+    clause = column.not_in(element.listed) if element.negated else column.in_(element.listed)
+    return compiler.process(clause, **kw)
+
+
+@compiles(_InList, "postgresql")
+def _compile_in_list_postgresql(element: _InList, compiler: SQLCompiler, **kw: Any) -> str:
+    column = element.column
+    if element.negated:
+        return compiler.process(column != sa.all_(element.array), **kw)
+    return compiler.process(column == sa.any_(element.array), **kw)
+
+
+def _in_list(column: sa.ColumnElement[Any], values: list[Any], *, negated: bool) -> Clause:
+    if not values:
+        # Nothing is in an empty list, NULL included. (SQLAlchemy renders an empty IN as a
+        # compound expression, which a NOT in front of this element would split.)
+        return sa.true() if negated else sa.false()
+    if isinstance(column.type, sa.ARRAY | sa.JSON):  # no arrays of these: a plain IN-list
+        return column.not_in(values) if negated else column.in_(values)
+    return _InList(column, values, negated=negated)
+
+
 def _in(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.in_(_sequence("in", value))
+    return _in_list(column, _sequence("in", value), negated=False)
 
 
 def _not_in(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.not_in(_sequence("not_in", value))
+    return _in_list(column, _sequence("not_in", value), negated=True)
 
 
 def _sequence(op: str, value: Any) -> list[Any]:

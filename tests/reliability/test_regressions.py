@@ -182,3 +182,26 @@ async def test_pattern_lookup_combined_with_an_in_list(database: Database) -> No
         found = await sample.query.filter(name__iexact="B", number__in=[])
         assert found == []
     await models.registry.drop_all()
+
+
+async def test_in_lookup_with_more_values_than_postgresql_parameters(database: Database) -> None:
+    """asyncpg sends at most 32767 parameters: `number__in=range(100_000)` failed on
+    PostgreSQL with a driver InterfaceError. There one array parameter carries the list."""
+    models = declare(database)
+    await models.reset()
+    sample = models.sample
+    await database.execute_many(
+        sample.table.insert(), [{"name": f"n{i}", "number": i} for i in range(10)]
+    )
+    # The same shape again and again, with other values each time: never stale parameters.
+    for wanted in ([1], [2, 3], [], [9, None], list(range(100_000)), [4]):
+        found = await sample.query.filter(number__in=wanted).values_list("number", flat=True)
+        assert sorted(found) == [n for n in range(10) if n in wanted]
+        others = await sample.query.filter(number__not_in=wanted).count()
+        assert others == (0 if None in wanted else 10 - len(found))
+        assert await sample.query.exclude(number__in=wanted).count() == others
+    if database.url.backend == "postgresql":
+        sql = sample.query.filter(number__in=list(range(40_000))).sql()
+        assert "= ANY (" in sql
+        assert sql.count("$") == 1
+    await models.registry.drop_all()
