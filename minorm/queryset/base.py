@@ -27,7 +27,7 @@ from minorm.exceptions import (
 )
 from minorm.lookups import Binder, Clause, Node, Q, build_clause, resolve_column, to_filters
 from minorm.queryset import writing
-from minorm.queryset.aggregates import Aggregate, Avg, Max, Min, Sum
+from minorm.queryset.aggregates import Aggregate, Avg, Count, Max, Min, Sum
 from minorm.queryset.state import ForUpdate, QueryState
 
 if TYPE_CHECKING:
@@ -538,7 +538,7 @@ class QuerySet(Generic[ModelT]):
             raise QuerySetError(
                 f"{label}={aggregate!r}: aggregates are Sum, Avg, Min, Max or Count of a field."
             )
-        if aggregate.field == "*":
+        if aggregate.field == "*" and isinstance(aggregate, Count):  # rows, not a field
             return self.table.primary_key.columns[0]
         return self._column(aggregate.field)
 

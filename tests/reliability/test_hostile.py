@@ -145,15 +145,22 @@ async def test_injection_payloads_as_names_are_refused_before_any_sql(
         lambda name: sample.query.values_list(["name", name]),
         lambda name: sample.query.update(**{name: 1}),
         lambda name: sample.query.get(**{name: 1}),
+        lambda name: sample.query.distinct(name),
+        lambda name: sample.query.group_by(name),
+        lambda name: sample.query.sum(name),
+        lambda name: sample.query.max(name),
+        lambda name: sample.query.aggregate(total=minorm.Sum(name)),
     ]
+    count_of = lambda name: sample.query.aggregate(total=minorm.Count(name))  # noqa: E731
     # Methods that take field names and may not exist yet on this branch.
-    for method in ("only", "defer", "group_by", "select_related", "prefetch_related"):
+    for method in ("only", "defer", "select_related", "prefetch_related"):
         if hasattr(minorm.QuerySet, method):
             attempts.append(lambda name, method=method: getattr(sample.query, method)(name))
     tried = 0
     with database.record_statements() as log:
         for name in NAME_PAYLOADS:
-            for attempt in attempts:
+            # Count("*") counts rows, by design; every other name must be a field.
+            for attempt in attempts if name == "*" else [*attempts, count_of]:
                 with pytest.raises(QuerySetError) as caught:
                     result = attempt(name)
                     if hasattr(result, "__await__"):
@@ -167,8 +174,18 @@ async def test_injection_payloads_as_names_are_refused_before_any_sql(
                 assert "valid" in message, message
                 tried += 1
     assert log.statements == []
-    assert tried >= len(NAME_PAYLOADS) * 12
+    assert tried == len(NAME_PAYLOADS) * 18 - 1  # 17 methods + Count, less Count("*")
     assert await sample.query.values_list(["name", "number"]) == [("only", 1)]
+
+
+async def test_aggregate_aliases_are_labels_not_sql(models: Models) -> None:
+    sample = models.sample
+    await sample.query.create(name="a", number=2)
+    await sample.query.create(name="b", number=3)
+    for alias in [*PAYLOADS[:9], 'x"; DROP TABLE rely_samples; --', "x`) FROM rely_samples; --"]:
+        result = await sample.query.aggregate(**{alias: minorm.Sum("number")})
+        assert result == {alias: 5}
+    assert await sample.query.count() == 2
 
 
 async def test_raw_sql_parameters_are_data(database: Database, models: Models) -> None:

@@ -203,3 +203,23 @@ async def test_too_many_parameters_is_a_clear_programming_error(database: Databa
     assert not isinstance(caught.value, OperationalError)
     assert await sample.query.filter(number__in=list(range(30_000))).count() == 1
     await models.registry.drop_all()
+
+
+async def test_only_count_takes_star(database: Database) -> None:
+    """`Sum("*")`, `Max("*")`, ... (and `qs.sum("*")`) silently aggregated the primary key;
+    "*" means "rows" only for Count."""
+    models = declare(database)
+    await models.reset()
+    sample = models.sample
+    for number in (5, 7):
+        await sample.query.create(name=f"n{number}", number=number)
+    assert await sample.query.aggregate(rows=minorm.Count("*"), total=minorm.Sum("number")) == {
+        "rows": 2,
+        "total": 12,
+    }
+    for aggregate in (minorm.Sum, minorm.Max, minorm.Min, minorm.Avg):
+        with pytest.raises(QuerySetError, match=r"Unknown field '\*' on rely_samples"):
+            await sample.query.aggregate(result=aggregate("*"))
+    with pytest.raises(QuerySetError, match="Unknown field"):
+        await sample.query.sum("*")
+    await models.registry.drop_all()
