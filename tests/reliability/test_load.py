@@ -1,5 +1,8 @@
 """Load: thousands of concurrent tasks on a pool of 10, then every write accounted for.
 
+The tasks mix get, filter, count, create, save, update (instance and queryset), delete,
+bulk_create, get_or_create, unique-key races, and nested transactions committed or rolled back.
+
 Each task's work is drawn from a seeded plan before the load starts, so the expected end state
 is known whatever order the tasks run in: every committed write is there once, every rolled
 back one is absent, and no connection is left checked out or idle in a transaction.
@@ -33,6 +36,9 @@ KINDS = {
     "nested": 2,
     "conflict": 1,
     "savepoint_conflict": 1,
+    "bulk": 2,
+    "bulk_rollback": 1,
+    "get_or_create": 2,
 }
 
 
@@ -140,6 +146,26 @@ async def run_task(i: int, kind: str, models: Models, db: Database, ledger: Ledg
         ledger.codes.add(f"own{i}")
         ledger.code_wins[f"own{i}"] = 1
         ledger.items[key] = i
+    elif kind == "bulk":
+        rows = [{"key": f"{key}-{k}", "task": i, "value": k} for k in range(5)]
+        created = await item.query.bulk_create(rows)
+        assert len(created) == 5
+        ledger.items.update({row["key"]: row["value"] for row in rows})
+    elif kind == "bulk_rollback":
+        rows = [{"key": f"{key}-{k}", "task": i, "value": k} for k in range(5)]
+        with contextlib.suppress(Rollback):
+            async with db.transaction():
+                await item.query.bulk_create(rows)
+                raise Rollback
+        ledger.absent.update(row["key"] for row in rows)
+    elif kind == "get_or_create":
+        # Tasks race for 40 shared codes: one row each, created exactly once.
+        name = f"goc{i % 40}"
+        ledger.codes.add(name)
+        obj, created = await code.query.get_or_create(code=name)
+        assert obj.code == name
+        if created:
+            ledger.code_wins[name] = ledger.code_wins.get(name, 0) + 1
     else:  # pragma: no cover - the plan only holds the kinds above
         raise AssertionError(kind)
 
