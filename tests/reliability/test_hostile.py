@@ -357,3 +357,15 @@ async def test_in_lookup_with_a_huge_list(models: Models, database: Database) ->
     # Within the limit, every backend answers; and the connection is still fine.
     assert await sample.query.filter(number__in=numbers[:30_000]).count() == 30
     assert await sample.query.count() == 50
+
+
+async def test_integer_field_beyond_32_bits(models: Models, backend: str) -> None:
+    """SQLite integers are 64-bit whatever the declared type; the servers refuse."""
+    item = models.item
+    if backend == "sqlite":
+        created = await item.query.create(key="big", task=1, value=2**40)
+        assert (await item.query.get(id=created.id)).value == 2**40
+    else:
+        with pytest.raises(DataError):
+            await item.query.create(key="big", task=1, value=2**40)
+        assert await item.query.count() == 0
