@@ -223,3 +223,23 @@ async def test_only_count_takes_star(database: Database) -> None:
     with pytest.raises(QuerySetError, match="Unknown field"):
         await sample.query.sum("*")
     await models.registry.drop_all()
+
+
+async def test_stacked_statements_are_refused(database: Database) -> None:
+    """asyncmy turns multi-statement support on, so on MariaDB `fetch_all("SELECT 1; DROP
+    TABLE t")` ran both statements; SQLite and PostgreSQL's prepared statements refuse."""
+    await database.execute("DROP TABLE IF EXISTS rely_stacked")
+    await database.execute("CREATE TABLE rely_stacked (x INTEGER)")
+    try:
+        stacked = "SELECT :a; DROP TABLE rely_stacked"
+        with pytest.raises(ProgrammingError):
+            await database.fetch_all(stacked, {"a": 1})
+        with pytest.raises(ProgrammingError):
+            await database.fetch_val("SELECT 1; DROP TABLE rely_stacked")
+        with pytest.raises(ProgrammingError):
+            await database.execute(
+                "INSERT INTO rely_stacked VALUES (:a); DROP TABLE rely_stacked", {"a": 1}
+            )
+        assert await database.fetch_val("SELECT count(*) FROM rely_stacked") == 0
+    finally:
+        await database.execute("DROP TABLE IF EXISTS rely_stacked")
