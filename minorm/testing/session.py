@@ -185,13 +185,13 @@ def _migrations_api() -> Callable[..., Any]:
     # Imported here, not at the top: the migrations package pulls in alembic, which a project
     # creating its tables with create_all should not pay for in every pytest run.
     try:
-        from minorm import migrations
+        from minorm.migrations import migrate
     except ImportError as exc:
         raise ConfigurationError(
             f"minorm_migrations needs minorm's migrations package, which cannot be imported "
             f"({exc}); unset minorm_migrations to create the tables with Registry.create_all."
         ) from None
-    return migrations.migrate
+    return migrate
 
 
 def _run_migrations(registry: Registry, directory: str) -> None:
