@@ -114,14 +114,24 @@ def describe(op: ops.MigrateOperation, table: str | None, dialect: Dialect) -> s
     if isinstance(op, ops.CreateUniqueConstraintOp):
         return f"add unique constraint on {op.table_name} ({', '.join(op.columns)})"
     if isinstance(op, ops.CreateForeignKeyOp):
+        on_delete = op.kw.get("ondelete")
         return (
             f"add foreign key {op.source_table} ({', '.join(op.local_cols)}) -> "
             f"{op.referent_table} ({', '.join(op.remote_cols)})"
+            + (f" on delete {on_delete}" if on_delete else "")
         )
     if isinstance(op, ops.DropConstraintOp):
-        kind = f"{op.constraint_type} constraint" if op.constraint_type else "constraint"
+        kind = _CONSTRAINT_KINDS.get(op.constraint_type or "", "constraint")
         return f"drop {kind} {op.constraint_name} on {op.table_name}"
     return f"{type(op).__name__} on {table}"
+
+
+_CONSTRAINT_KINDS = {
+    "foreignkey": "foreign key",
+    "unique": "unique constraint",
+    "primary": "primary key",
+    "check": "check constraint",
+}
 
 
 def _alterations(op: ops.AlterColumnOp, dialect: Dialect) -> str:
