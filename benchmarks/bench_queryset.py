@@ -56,7 +56,9 @@ async def raw_bulk(raw: Raw, rows: list[tuple[str, int, str | None]]) -> None:
         await raw.handle.executemany(sql, rows)
 
 
-async def run(backend: str, url: str, *, count: int = 2000, rounds: int = 3) -> list[dict[str, Any]]:
+async def run(
+    backend: str, url: str, *, count: int = 2000, rounds: int = 3
+) -> list[dict[str, Any]]:
     """Measure the queryset workloads on one backend; one result row per workload."""
     database = minorm.Database(url, max_size=10)
     registry, item, _ = declare(database)
