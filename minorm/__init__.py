@@ -48,6 +48,15 @@ from minorm.lookups import Q
 from minorm.model import Model
 from minorm.queryset import Avg, Count, Manager, Max, Min, QuerySet, Sum
 from minorm.registry import Registry
+from minorm.signals import (
+    Signal,
+    post_delete,
+    post_save,
+    post_update,
+    pre_delete,
+    pre_save,
+    pre_update,
+)
 from minorm.tables import Index, UniqueConstraint
 from minorm.testclient import DatabaseTestClient
 from minorm.url import DatabaseURL
@@ -100,6 +109,7 @@ __all__ = [
     "QuerySet",
     "QuerySetError",
     "Registry",
+    "Signal",
     "SmallIntegerField",
     "Sum",
     "TextField",
@@ -110,4 +120,10 @@ __all__ = [
     "UniqueConstraint",
     "ValidationError",
     "__version__",
+    "post_delete",
+    "post_save",
+    "post_update",
+    "pre_delete",
+    "pre_save",
+    "pre_update",
 ]

@@ -7,7 +7,7 @@ the model layer above it. Lazy string references (`ForeignKey("Tag")`) wait on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,16 +103,72 @@ class Registry:
             waiting = ", ".join(self.pending_references)
             raise ConfigurationError(f"Models reference unknown model(s): {waiting}.")
 
-    async def create_all(self) -> None:
-        """Create every table of the registry's models (connecting for the call if needed)."""
-        self._check_complete()
-        async with self.database:
-            await self.database.create_all(self.metadata)
+    def get_database(self, name: str | None = None) -> Database:
+        """The main database (`None`) or the extra database called `name`."""
+        if name is None:
+            return self.database
+        try:
+            return self.extra[name]
+        except KeyError:
+            known = ", ".join(repr(k) for k in sorted(self.extra)) or "none"
+            raise ConfigurationError(
+                f"Registry has no extra database {name!r}; its extra databases are {known}. "
+                "Add it with Registry(..., extra={name: url})."
+            ) from None
 
-    async def drop_all(self) -> None:
-        """Drop every table of the registry's models (connecting for the call if needed)."""
-        async with self.database:
-            await self.database.drop_all(self.metadata)
+    def tables_for(self, name: str | None, *, unpinned: bool = True) -> list[sa.Table]:
+        """The tables of the models pinned (`Meta.database`) to database `name`, and, when
+        `unpinned`, those of models pinned to no database (they live on the main one but may
+        be used on any with `using()`)."""
+        tables = []
+        for model in self.models.values():
+            meta = model.meta
+            pinned = meta.database_name
+            if meta.table is not None and (pinned == name or (unpinned and pinned is None)):
+                tables.append(meta.table)
+        return tables
+
+    def _targets(self, databases: Iterable[str | None] | None) -> list[tuple[str | None, bool]]:
+        """(database name, whether it gets the unpinned models' tables) for create/drop."""
+        if databases is None:
+            pinned = {model.meta.database_name for model in self.models.values()} - {None}
+            return [(None, True), *((name, False) for name in sorted(pinned))]
+        targets = list(dict.fromkeys(databases))
+        for name in targets:
+            self.get_database(name)
+        return [(name, True) for name in targets]
+
+    async def create_all(self, databases: Iterable[str | None] | None = None) -> None:
+        """Create the tables of the registry's models, connecting for the call if needed.
+
+        By default every model's table is created on the database it lives on: the main one,
+        or its `Meta.database`. `databases` names databases instead (`None` is the main one);
+        each of them gets the tables of the models pinned to it and of every unpinned model,
+        so that `Model.query.using(name)` finds them (a replica in tests, say).
+        """
+        self._check_complete()
+        for name, unpinned in self._targets(databases):
+            database = self.get_database(name)
+            async with database:
+                await database.create_all(self._metadata_for(name, unpinned))
+
+    async def drop_all(self, databases: Iterable[str | None] | None = None) -> None:
+        """Drop the tables `create_all(databases)` creates, connecting for the call if needed."""
+        for name, unpinned in self._targets(databases):
+            database = self.get_database(name)
+            async with database:
+                await database.drop_all(self._metadata_for(name, unpinned))
+
+    def _metadata_for(self, name: str | None, unpinned: bool) -> sa.MetaData:
+        tables = self.tables_for(name, unpinned=unpinned)
+        if len(tables) == len(self.metadata.tables):
+            return self.metadata
+        # A view of the shared metadata holding only these tables (foreign keys between them
+        # keep working; a key to a table pinned elsewhere cannot exist on this database).
+        subset = sa.MetaData(schema=self.schema)
+        for table in tables:
+            table.to_metadata(subset)
+        return subset
 
     async def connect(self) -> None:
         """Connect the main database and every extra one."""

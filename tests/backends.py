@@ -48,10 +48,11 @@ def server_url(backend: str) -> tuple[str, str]:
 
 
 @functools.cache
-def server(backend: str) -> Server:
-    """Reach the server once per process and make this worker's database on it."""
+def server(backend: str, suffix: str = "") -> Server:
+    """Reach the server once per process and make this worker's database on it (a second one
+    for tests of several databases when `suffix` is given)."""
     variable, admin = server_url(backend)
-    name = f"{os.environ.get('MINORM_TEST_DB_PREFIX', 'minorm')}_{worker_name()}"
+    name = f"{os.environ.get('MINORM_TEST_DB_PREFIX', 'minorm')}_{worker_name()}{suffix}"
     try:
         asyncio.run(_create_database(admin, name))
     except Exception as exc:
@@ -82,12 +83,16 @@ def _connect_timeout(url: str) -> dict[str, float]:
     return {"timeout": 5} if url.startswith("postgres") else {"connect_timeout": 5}
 
 
-def require(backend: str, tmp_path_factory: pytest.TempPathFactory | None = None) -> str:
-    """Return a URL for `backend`, or skip (fail under CI=true) when its server is missing."""
+def require(
+    backend: str, tmp_path_factory: pytest.TempPathFactory | None = None, suffix: str = ""
+) -> str:
+    """Return a URL for `backend`, or skip (fail under CI=true) when its server is missing.
+
+    A `suffix` gives a second database of this worker on the same server."""
     if backend == "sqlite":
         assert tmp_path_factory is not None
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-    found = server(backend)
+    found = server(backend, suffix)
     if found.url is None:
         assert found.problem is not None
         if in_ci():

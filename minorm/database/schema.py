@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+
+from minorm.backends.compiler import CompiledQuery
+from minorm.exceptions import NotSupportedError
 
 if TYPE_CHECKING:
     from minorm.database import Database
 
 
 async def create_all(db: Database, metadata: sa.MetaData) -> None:
-    """Create the tables of `metadata` (and their named enum types) that do not exist."""
+    """Create the tables of `metadata` (and their named enum types) that do not exist.
+
+    Every statement is compiled before the first one runs, so a column type the backend
+    cannot store (PGArrayField on SQLite, say) is a NotSupportedError that creates nothing.
+    """
+    statements: list[sa.schema.ExecutableDDLElement] = []
+    for table in metadata.sorted_tables:
+        statements.append(sa.schema.CreateTable(table, if_not_exists=True))
+        statements.extend(sa.schema.CreateIndex(i, if_not_exists=True) for i in table.indexes)
+    compiled = [_compile(db, statement) for statement in statements]
     for enum_type in await _enum_types(db, metadata, existing=False):
         await db.execute(postgresql.CreateEnumType(enum_type))
-    for table in metadata.sorted_tables:
-        await db.execute(sa.schema.CreateTable(table, if_not_exists=True))
-        for index in table.indexes:
-            await db.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+    for query in compiled:
+        await db.execute(query)
+
+
+def _compile(db: Database, statement: sa.schema.ExecutableDDLElement) -> CompiledQuery:
+    try:
+        compiled, _ = db.compile(statement)
+    except sa.exc.CompileError as exc:
+        reason = re.sub(r"Compiler <[^>]*> can't render", "no way to store an", str(exc))
+        raise NotSupportedError(
+            f"{db.url.backend} cannot create this schema {reason}. Use a field type that "
+            f"{db.url.backend} supports for that column, or a backend that has it."
+        ) from None
+    return compiled
 
 
 async def drop_all(db: Database, metadata: sa.MetaData) -> None:

@@ -140,6 +140,11 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         instance: Self = loader(values)
         return instance
 
+    def _use_database(self, name: str | None) -> None:
+        """Send this instance's later saves, deletes and loads to the registry's database
+        `name` (what a queryset's `using(name)` does for the instances it returns)."""
+        persistence.use_database(self, name)
+
     # -- dumping ---------------------------------------------------------------------------
 
     def model_dump(self, *, exclude: IncEx | None = None, **kwargs: Any) -> dict[str, Any]:

@@ -13,13 +13,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from minorm.database import Database
 from minorm.exceptions import ConfigurationError
 from minorm.fields import Field, field_from_annotation
 from minorm.model.declaration import DECLARED, META_OPTIONS
 from minorm.registry import Registry
+from minorm.signals import Broadcaster
 from minorm.tables import Index, TableSpec, UniqueTogether, build_table
 
-_OPTIONS = {"registry", "tablename", "abstract", "unique_together", "indexes", "constraints"}
+_OPTIONS = {
+    "registry",
+    "database",
+    "tablename",
+    "abstract",
+    "unique_together",
+    "indexes",
+    "constraints",
+}
 
 
 @dataclass(eq=False)
@@ -36,6 +46,16 @@ class MetaInfo:
     constraints: list[sa.Constraint] = field(default_factory=list)
     table: sa.Table | None = None
     loader: Callable[[Sequence[Any]], Any] | None = None
+    signals: Broadcaster = field(default_factory=Broadcaster)
+    # The registry's extra database this model lives on (`Meta.database`); None: the main one.
+    database_name: str | None = None
+
+    @property
+    def database(self) -> Database:
+        """The database the model's queries and saves go to by default."""
+        if self.registry is None:
+            raise ConfigurationError(f"{self.model_name} has no registry and so no database.")
+        return self.registry.get_database(self.database_name)
 
     @property
     def pknames(self) -> tuple[str, ...]:
@@ -93,6 +113,9 @@ def build_meta(cls: type[Any]) -> MetaInfo:
         tablename=options.get("tablename") or f"{cls.__name__.lower()}s",
         abstract=bool(options.get("abstract", False)),
         fields=_collect_fields(cls, parents),
+        database_name=options.get(
+            "database", next((p.database_name for p in parents if p.database_name), None)
+        ),
     )
     for parent in reversed(parents):
         meta.unique_together += parent.unique_together
@@ -168,6 +191,18 @@ def _check(meta: MetaInfo) -> None:
         raise ConfigurationError(
             f"{name} has no registry: set `registry = ...` in its class Meta (or in a base "
             "model's), or make it abstract."
+        )
+    database = meta.database_name
+    if database is not None and not isinstance(database, str):
+        raise ConfigurationError(
+            f"{name}.Meta.database takes the name of one of the registry's extra databases "
+            f"(a str), not {database!r}."
+        )
+    if database is not None and database not in meta.registry.extra:
+        known = ", ".join(repr(k) for k in sorted(meta.registry.extra)) or "none"
+        raise ConfigurationError(
+            f"{name}.Meta.database is {database!r}, which is not one of the registry's extra "
+            f"databases ({known}); name one of them, or add it with Registry(extra=...)."
         )
 
 

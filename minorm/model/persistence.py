@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from minorm.model.base import Model
 
 PERSISTED = "_persisted"
+USING = "_using"
 
 
 class Loader:
@@ -109,9 +110,22 @@ def make_loader(cls: type[Model]) -> Loader:
 
 
 def _database(instance: Model) -> Database:
-    registry = instance.meta.registry
-    assert registry is not None  # a concrete model always has one
-    return registry.database
+    """The instance's database: the one it was read from or created on with `using()`, else
+    its model's."""
+    name = (instance.__pydantic_private__ or {}).get(USING)
+    meta = instance.meta
+    if name is None or meta.registry is None:
+        return meta.database
+    return meta.registry.get_database(name)
+
+
+def use_database(instance: Model, name: str | None) -> None:
+    """Make later saves, deletes and loads of `instance` go to the database `name`."""
+    private = instance.__pydantic_private__
+    if private is None:
+        object.__setattr__(instance, "__pydantic_private__", {USING: name})
+    else:
+        private[USING] = name
 
 
 def _pk_clause(instance: Model, table: sa.Table) -> sa.ColumnElement[bool]:
@@ -196,6 +210,16 @@ async def save(
     if must_exist and not _has_pk(instance):
         raise ObjectNotFound(f"{type(instance).__name__} has no primary key value to update by.")
     inserting = force_insert or (not must_exist and not await _exists(instance, table))
+    signals = instance.meta.signals
+    sender = type(instance)
+    # `Model.update(**kw)` is an update only; `save()` is a save, and an update when it is one.
+    saving = not must_exist
+    updating = not inserting
+    extra: dict[str, Any] = {"values": dict(values)} if isinstance(values, Mapping) else {}
+    if saving and signals.pre_save:
+        await signals.pre_save.send(sender, instance=instance, created=inserting)
+    if updating and signals.pre_update:
+        await signals.pre_update.send(sender, instance=instance, **extra)
     names = set(values or instance.meta.column_fields)
     _apply_auto_values(instance, names, inserting=inserting)
     _revalidate(instance)
@@ -204,6 +228,10 @@ async def save(
     else:
         await _update(instance, table, names)
     _set_persisted(instance, True)
+    if updating and signals.post_update:
+        await signals.post_update.send(sender, instance=instance, **extra)
+    if saving and signals.post_save:
+        await signals.post_save.send(sender, instance=instance, created=inserting)
 
 
 def insert_row(instance: Model) -> tuple[dict[str, Any], list[str]]:
@@ -304,8 +332,13 @@ async def delete(instance: Model) -> int:
     table = instance.meta.require_table()
     if not _has_pk(instance):
         return 0
+    signals = instance.meta.signals
+    if signals.pre_delete:
+        await signals.pre_delete.send(type(instance), instance=instance)
     count = await _database(instance).execute(table.delete().where(_pk_clause(instance, table)))
     _set_persisted(instance, False)
+    if signals.post_delete:
+        await signals.post_delete.send(type(instance), instance=instance)
     return int(count or 0)
 
 

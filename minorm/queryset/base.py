@@ -151,7 +151,7 @@ class QuerySet(Generic[ModelT]):
         return self._with(for_update=ForUpdate(nowait, skip_locked, tuple(of)))
 
     def using(self, database: str | None) -> Self:
-        """Run on the registry's extra database `database` (None: the main one)."""
+        """Run on the registry's extra database `database` (None: the model's own database)."""
         if database is not None:
             extra = self._meta.registry.extra
             if database not in extra:
@@ -332,9 +332,9 @@ class QuerySet(Generic[ModelT]):
 
     @property
     def _database(self) -> Database:
-        registry = self._meta.registry
         name = self._state.using
-        database: Database = registry.database if name is None else registry.extra[name]
+        meta = self._meta
+        database: Database = meta.database if name is None else meta.registry.get_database(name)
         return database
 
     def _rows_query(self, state: QueryState) -> tuple[Query, dict[str, Any]]:
@@ -349,9 +349,31 @@ class QuerySet(Generic[ModelT]):
             )
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
+        return self._load_all(rows)
+
+    def _load_all(self, rows: list[Sequence[Any]]) -> list[ModelT]:
         loader = self._meta.loader
         many = getattr(loader, "many", None)
-        return many(rows) if many is not None else [loader(row) for row in rows]
+        instances: list[ModelT] = many(rows) if many is not None else [loader(r) for r in rows]
+        name = self._state.using
+        if name is not None:
+            for instance in instances:
+                cast("Any", instance)._use_database(name)
+        return instances
+
+    def _loader(self) -> Callable[[Sequence[Any]], ModelT]:
+        """Builds a model from a row; instances read with `using()` remember that database."""
+        load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
+        name = self._state.using
+        if name is None:
+            return load
+
+        def load_using(row: Sequence[Any]) -> ModelT:
+            instance = load(row)
+            cast("Any", instance)._use_database(name)
+            return instance
+
+        return load_using
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()
@@ -365,7 +387,7 @@ class QuerySet(Generic[ModelT]):
         stream on a connection of their own, so queries inside the loop work."""
         size = batch_size or self._state.batch_size or 1000
         query, params = self._rows_query(self._state)
-        load = self._meta.loader
+        load = self._loader()
         async for row in self._database.iterate(query, params, batch_size=size):
             yield load(row)
 
@@ -587,9 +609,11 @@ class QuerySet(Generic[ModelT]):
 
     async def create(self, **values: Any) -> ModelT:
         """Validate and insert a new row; returns the saved instance."""
-        instance = self.model(**values)
-        await cast("Any", instance).save(force_insert=True)
-        return instance
+        instance: Any = self.model(**values)
+        if self._state.using is not None:
+            instance._use_database(self._state.using)
+        await instance.save(force_insert=True)
+        return cast("ModelT", instance)
 
     async def update(self, **values: Any) -> int:
         """Validate `values` through the model's fields and set them, with the `auto_now`

@@ -80,7 +80,13 @@ async def update(qs: QuerySet[Any], values: dict[str, Any]) -> int:
     query, params = qs._prepared(("update", names), build)
     if not isinstance(query, ClauseElement):
         params.update({f"v_{name}": value for name, value in row.items()})
-    return int(await qs._database.execute(query, params) or 0)
+    signals = model.meta.signals
+    if signals.pre_update:
+        await signals.pre_update.send(model, instance=qs, values=row)
+    count = int(await qs._database.execute(query, params) or 0)
+    if signals.post_update:
+        await signals.post_update.send(model, instance=qs, values=row, count=count)
+    return count
 
 
 async def delete(qs: QuerySet[Any]) -> int:
@@ -91,7 +97,14 @@ async def delete(qs: QuerySet[Any]) -> int:
         return table.delete().where(*[build_clause(table, node, binder) for node in state.where])
 
     query, params = qs._prepared("delete", build)
-    return int(await qs._database.execute(query, params) or 0)
+    model = cast("Any", qs.model)
+    signals = model.meta.signals
+    if signals.pre_delete:
+        await signals.pre_delete.send(model, instance=qs)
+    count = int(await qs._database.execute(query, params) or 0)
+    if signals.post_delete:
+        await signals.post_delete.send(model, instance=qs, count=count)
+    return count
 
 
 def _instances(qs: QuerySet[ModelT], objs: Sequence[Any]) -> tuple[list[ModelT], list[bool]]:
@@ -126,10 +139,13 @@ async def bulk_create(
         groups.setdefault(tuple(row), []).append((instance, row))
     database = qs._database
     for keys, items in groups.items():
-        size = min(INSERT_BATCH, database.capabilities.max_parameters // max(1, len(keys)))
-        for start in range(0, len(items), max(1, size)):
+        size = max(1, min(INSERT_BATCH, database.capabilities.max_parameters // max(1, len(keys))))
+        for start in range(0, len(items), size):
             batch = items[start : start + size]
             await _insert_batch(qs, database, keys, batch, ignore_conflicts)
+    if qs._state.using is not None:
+        for instance in instances:
+            cast("Any", instance)._use_database(qs._state.using)
     return instances
 
 
@@ -251,9 +267,7 @@ async def get_or_create(
 
 
 async def _create(qs: QuerySet[ModelT], values: dict[str, Any]) -> ModelT:
-    if qs._state.using is None:
-        return await qs.create(**values)
-    return (await bulk_create(qs, [values], ignore_conflicts=False))[0]
+    return await qs.create(**values)
 
 
 async def update_or_create(
