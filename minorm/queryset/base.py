@@ -93,6 +93,22 @@ class QuerySet(Generic[ModelT]):
             return self
         return self._with(where=(*self._state.where, Node("AND", True, tuple(nodes))))
 
+    def or_(self, *filters: Q | Clause, **lookups: Any) -> Self:
+        """Rows matching at least one of the given filters (and the queryset's earlier ones)."""
+        self._uncombined("or_")
+        nodes = to_filters(self.table, filters, lookups)
+        if not nodes:
+            return self
+        return self._with(where=(*self._state.where, Node("OR", False, tuple(nodes))))
+
+    def and_(self, *filters: Q | Clause, **lookups: Any) -> Self:
+        """Rows matching every one of the given filters: the same as `filter`."""
+        return self.filter(*filters, **lookups)
+
+    def not_(self, *filters: Q | Clause, **lookups: Any) -> Self:
+        """Rows not matching all of the given filters together: the same as `exclude`."""
+        return self.exclude(*filters, **lookups)
+
     def order_by(self, *names: str) -> Self:
         """Order by field names; a `-` prefix sorts descending. Replaces earlier ordering."""
         for name in names:

@@ -313,6 +313,18 @@ async def test_exact_and_in_are_case_sensitive_everywhere(models: Models) -> Non
     ]
 
 
+async def test_or_and_not_combine_their_own_filters(models: Models) -> None:
+    item = models.item
+    either = item.query.or_(name="saw", price__lt=4).order_by("price")
+    assert names(await either) == ["apple", "saw"]
+    assert names(await either.and_(category="tool")) == ["saw"]
+    assert names(await item.query.filter(category="fruit").not_(name="pear").order_by("id")) == [
+        "apple",
+        "Apple",
+    ]
+    assert await item.query.or_().count() == 5
+
+
 async def test_raw_sqlalchemy_clauses_filter_too(models: Models) -> None:
     item = models.item
     cheap = item.query.filter(item.table.c.price < 5, category="fruit").order_by("price")
