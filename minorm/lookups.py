@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -288,8 +288,7 @@ def _python_type(type_: sa.types.TypeEngine[Any]) -> Any:
 # -- the filter tree -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(NamedTuple):
     """One checked `field[__transform]__op=value` lookup, its value already prepared."""
 
     key: str
@@ -300,8 +299,7 @@ class Condition:
     values: tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """Filters joined by AND or OR, possibly negated."""
 
     connector: str
@@ -391,7 +389,7 @@ def condition(table: sa.Table, key: str, value: Any) -> Filter:
     and when the value cannot be used with the lookup.
     """
     name, *rest = key.split("__")
-    if name == "pk" and len(table.primary_key.columns) > 1:
+    if name == "pk" and len(table.primary_key) > 1:
         return _composite_pk(table, rest, value)
     column = resolve_column(table, name)
     transform = None

@@ -10,7 +10,6 @@ SQLAlchemy work. Writing methods live in `minorm.queryset.writing`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Generator, Hashable, Iterable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
@@ -28,7 +27,7 @@ from minorm.exceptions import (
 from minorm.lookups import Binder, Clause, Node, Q, build_clause, resolve_column, to_filters
 from minorm.queryset import writing
 from minorm.queryset.aggregates import Aggregate, Avg, Max, Min, Sum
-from minorm.queryset.state import ForUpdate, QueryState
+from minorm.queryset.state import EMPTY, ForUpdate, QueryState
 
 if TYPE_CHECKING:
     from minorm.database import Database, Query
@@ -52,7 +51,7 @@ class QuerySet(Generic[ModelT]):
 
     def __init__(self, model: type[ModelT], state: QueryState | None = None) -> None:
         self.model = model
-        self._state = state or QueryState()
+        self._state = state or EMPTY
 
     def __repr__(self) -> str:
         return f"<QuerySet of {getattr(self.model, '__name__', self.model)}: {self._state}>"
@@ -69,7 +68,7 @@ class QuerySet(Generic[ModelT]):
         return cast("Any", self.model).meta
 
     def _with(self, **changes: Any) -> Self:
-        return type(self)(self.model, replace(self._state, **changes))
+        return type(self)(self.model, self._state.evolve(**changes))
 
     def _uncombined(self, method: str) -> None:
         if self._state.combined:
@@ -313,6 +312,8 @@ class QuerySet(Generic[ModelT]):
         return database.compiled((self.table, kind, shape), lambda: build(Binder())), params
 
     def _check_supported(self, state: QueryState, database: Database) -> None:
+        if not isinstance(state.distinct, tuple) and state.for_update is None:
+            return
         capabilities = database.capabilities
         backend = database.url.backend
         if isinstance(state.distinct, tuple) and not capabilities.distinct_on:
@@ -412,9 +413,15 @@ class QuerySet(Generic[ModelT]):
 
         Raises ObjectNotFound if no row matches and MultipleObjectsReturned if several do.
         """
-        queryset = self.filter(*filters, **lookups) if filters or lookups else self
+        state = self._state
+        if filters or lookups:
+            self._uncombined("get")
+            nodes = to_filters(self.table, filters, lookups)
+            state = state.evolve(where=state.where + tuple(nodes), limit=2)
+        else:
+            state = state.evolve(limit=2)
         # LIMIT 2 is enough to tell "one" from "many" without counting the table.
-        found = await queryset._fetch(replace(queryset._state, limit=2))
+        found = await self._fetch(state)
         if len(found) == 1:
             return found[0]
         name = getattr(self.model, "__name__", "row")
@@ -434,14 +441,14 @@ class QuerySet(Generic[ModelT]):
         state = self._state
         order = state.order_by or self._meta.pknames
         limit = 1 if state.limit is None else min(state.limit, 1)
-        found = await self._fetch(replace(state, order_by=order, limit=limit))
+        found = await self._fetch(state.evolve(order_by=order, limit=limit))
         return found[0] if found else None
 
     async def last(self) -> ModelT | None:
         """The last row in this queryset's order (primary key order by default), or None."""
         state = self._state
         if state.windowed or state.combined:
-            rows = await self._fetch(replace(state, order_by=state.order_by or self._meta.pknames))
+            rows = await self._fetch(state.evolve(order_by=state.order_by or self._meta.pknames))
             return rows[-1] if rows else None
         return await self.reverse().first()
 
@@ -457,7 +464,7 @@ class QuerySet(Generic[ModelT]):
         else:
 
             def build(binder: Binder) -> ClauseElement:
-                inner = self._statement(replace(state, for_update=None), self._keys(state), binder)
+                inner = self._statement(state.evolve(for_update=None), self._keys(state), binder)
                 return sa.select(sa.func.count()).select_from(inner.subquery())
 
         query, params = self._prepared("count", build)
@@ -480,7 +487,7 @@ class QuerySet(Generic[ModelT]):
                 query = sa.select(_ONE).select_from(self.table)
                 query = query.where(*[build_clause(self.table, n, binder) for n in state.where])
             else:
-                inner = self._statement(replace(state, for_update=None), self._keys(state), binder)
+                inner = self._statement(state.evolve(for_update=None), self._keys(state), binder)
                 query = sa.select(_ONE).select_from(inner.subquery())
             return query.limit(_ONE).offset(sa.literal_column("0"))
 

@@ -9,7 +9,7 @@ statement.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from minorm.lookups import Filter, shape_of, values_of
@@ -43,6 +43,31 @@ class QueryState:
     using: str | None = None
     batch_size: int | None = None
     combined: tuple[tuple[str, QueryState], ...] = ()
+
+    def evolve(self, **changes: Any) -> QueryState:
+        """A copy with `changes` applied (cheaper than `dataclasses.replace`, which the hot
+        paths would otherwise pay for on every chained call)."""
+        values = [
+            changes.pop(name, value) for name, value in zip(_NAMES, self._values(), strict=True)
+        ]
+        if changes:
+            raise TypeError(f"QueryState has no field(s) {', '.join(changes)}")
+        return QueryState(*values)
+
+    def _values(self) -> tuple[Any, ...]:
+        # Every field, in declaration order (tests/unit/test_queryset_state.py checks it).
+        return (
+            self.where,
+            self.order_by,
+            self.limit,
+            self.offset,
+            self.distinct,
+            self.group_by,
+            self.for_update,
+            self.using,
+            self.batch_size,
+            self.combined,
+        )
 
     def shape(self) -> Hashable | None:
         """The structure of the query without its values; None if it cannot be cached (a raw
@@ -83,3 +108,7 @@ class QueryState:
     def windowed(self) -> bool:
         """Whether a limit or an offset is set."""
         return self.limit is not None or self.offset is not None
+
+
+_NAMES = tuple(field.name for field in fields(QueryState))
+EMPTY = QueryState()
