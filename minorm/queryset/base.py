@@ -13,9 +13,6 @@ from collections.abc import AsyncIterator, Callable, Generator, Hashable, Iterab
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.exceptions import (
@@ -25,7 +22,7 @@ from minorm.exceptions import (
     QuerySetError,
 )
 from minorm.lookups import Binder, Clause, Node, Q, build_clause, resolve_column, to_filters
-from minorm.queryset import writing
+from minorm.queryset import statements, writing
 from minorm.queryset.aggregates import Aggregate, Avg, Max, Min, Sum
 from minorm.queryset.state import EMPTY, ForUpdate, QueryState
 
@@ -34,14 +31,6 @@ if TYPE_CHECKING:
 
 ModelT = TypeVar("ModelT")
 Statement = Callable[[Binder], ClauseElement]
-
-_ONE: sa.ColumnElement[Any] = sa.literal_column("1")
-_COMBINERS = {
-    "union": sa.union,
-    "union_all": sa.union_all,
-    "intersect": sa.intersect,
-    "except_": sa.except_,
-}
 
 
 class QuerySet(Generic[ModelT]):
@@ -226,75 +215,11 @@ class QuerySet(Generic[ModelT]):
     def _column(self, name: str) -> sa.Column[Any]:
         return resolve_column(self.table, name)
 
-    def _ordering(self, state: QueryState) -> list[sa.UnaryExpression[Any]]:
-        names = state.order_by
-        if not names and isinstance(state.distinct, tuple):
-            names = state.distinct  # DISTINCT ON needs its fields first in ORDER BY
-        ordering = []
-        for name in names:
-            column = self._column(name.removeprefix("-"))
-            ordering.append(column.desc() if name.startswith("-") else column.asc())
-        return ordering
-
     def _statement(
         self, state: QueryState, columns: Iterable[sa.ColumnElement[Any]], binder: Binder
     ) -> sa.Select[Any] | sa.CompoundSelect[Any]:
-        """The SELECT of `columns` for `state`, binding values through `binder` in the order
-        `QueryState.values` lists them."""
-        if state.combined:
-            return self._compound(state, columns, binder)
-        table = self.table
-        query = sa.select(*columns).select_from(table)
-        if state.where:
-            query = query.where(*[build_clause(table, node, binder) for node in state.where])
-        if state.group_by:
-            query = query.group_by(*[self._column(name) for name in state.group_by])
-        if state.distinct is True:
-            query = query.distinct()
-        elif state.distinct:
-            query = query.ext(distinct_on(*[self._column(name) for name in state.distinct]))
-        ordering = self._ordering(state)
-        if ordering:
-            query = query.order_by(*ordering)
-        query = cast("sa.Select[Any]", _window(query, state, binder))
-        locking = state.for_update
-        if locking is not None and self._database.capabilities.select_for_update:
-            query = query.with_for_update(
-                nowait=locking.nowait,
-                skip_locked=locking.skip_locked,
-                of=[cast("Any", model).meta.require_table() for model in locking.of] or None,
-            )
-        return query
-
-    def _compound(
-        self, state: QueryState, columns: Iterable[sa.ColumnElement[Any]], binder: Binder
-    ) -> sa.CompoundSelect[Any]:
-        group: list[Any] = []
-        current = ""
-        for op, part in state.combined:
-            select: Any = self._statement(part, columns, binder)
-            if part.order_by or part.windowed:
-                # SQLite refuses ORDER BY/LIMIT inside a compound part: read it as a subquery.
-                select = sa.select(select.subquery())
-            if op and current and op != current:
-                # Mixed operators: combine what came before first (one precedence everywhere).
-                group = [sa.select(_COMBINERS[current](*group).subquery())]
-            current = op or current
-            group.append(select)
-        compound = _COMBINERS[current](*group)
-        if state.order_by:
-            ordering = []
-            for name in state.order_by:
-                key = self._column(name.removeprefix("-")).key
-                if key not in compound.selected_columns:
-                    raise QuerySetError(
-                        f"A combined queryset is ordered by the columns it selects; {key!r} "
-                        f"is not among them: select it too, or order by another field."
-                    )
-                column = compound.selected_columns[key]
-                ordering.append(column.desc() if name.startswith("-") else column.asc())
-            compound = compound.order_by(*ordering)
-        return cast("sa.CompoundSelect[Any]", _window(compound, state, binder))
+        locks = self._database.capabilities.select_for_update
+        return statements.select(self.table, state, columns, binder, locks=locks)
 
     def _prepared(
         self, kind: Hashable, build: Statement, state: QueryState | None = None
@@ -455,7 +380,7 @@ class QuerySet(Generic[ModelT]):
     async def count(self) -> int:
         """The number of rows (of groups, when grouped) this queryset returns."""
         state = self._state
-        if _plain(state):
+        if statements.plain(state):
 
             def build(binder: Binder) -> ClauseElement:
                 query = sa.select(sa.func.count()).select_from(self.table)
@@ -483,13 +408,13 @@ class QuerySet(Generic[ModelT]):
         state = self._state
 
         def build(binder: Binder) -> ClauseElement:
-            if _plain(state):
-                query = sa.select(_ONE).select_from(self.table)
+            if statements.plain(state):
+                query = sa.select(statements.ONE).select_from(self.table)
                 query = query.where(*[build_clause(self.table, n, binder) for n in state.where])
             else:
                 inner = self._statement(state.evolve(for_update=None), self._keys(state), binder)
-                query = sa.select(_ONE).select_from(inner.subquery())
-            return query.limit(_ONE).offset(sa.literal_column("0"))
+                query = sa.select(statements.ONE).select_from(inner.subquery())
+            return query.limit(statements.ONE).offset(sa.literal_column("0"))
 
         query, params = self._prepared("exists", build)
         return bool(await self._database.fetch_values(query, params))
@@ -504,7 +429,7 @@ class QuerySet(Generic[ModelT]):
         if pk is None or (isinstance(pk, dict) and None in pk.values()):
             raise QuerySetError("contains() needs a saved instance (it has no primary key).")
         state = self._state
-        if _plain(state):
+        if statements.plain(state):
             return await self.filter(pk=pk).exists()
         keys = [dict(zip(self._meta.pknames, row, strict=True)) for row in await self._pks()]
         wanted = pk if isinstance(pk, dict) else {self._meta.pknames[0]: pk}
@@ -587,7 +512,7 @@ class QuerySet(Generic[ModelT]):
         columns = {label: self._aggregate_column(label, a) for label, a in aggregates.items()}
 
         def build(binder: Binder) -> ClauseElement:
-            if _plain(state):
+            if statements.plain(state):
                 exprs = [a.expression(columns[k]).label(k) for k, a in aggregates.items()]
                 query = sa.select(*exprs).select_from(self.table)
                 return query.where(*[build_clause(self.table, n, binder) for n in state.where])
@@ -625,8 +550,10 @@ class QuerySet(Generic[ModelT]):
         values: list[Any] = []
         self._state.values(values)
         statement = self._statement(self._state, self.table.columns, Binder(values))
-        rows = await database.fetch_all(_Explain(statement, database.capabilities.explain))
-        return "\n".join(_plan_line(row) for row in rows)
+        rows = await database.fetch_all(
+            statements.Explain(statement, database.capabilities.explain)
+        )
+        return "\n".join(statements.plan_line(row) for row in rows)
 
     # -- writing (see minorm.queryset.writing) -----------------------------------------------
 
@@ -683,47 +610,6 @@ class QuerySet(Generic[ModelT]):
         """For each of `objs`, the existing row with the same `unique_fields` values, else a
         newly inserted one; returned in the order of `objs`."""
         return await writing.bulk_get_or_create(self, objs, unique_fields)
-
-
-class _Explain(ClauseElement):
-    """`<prefix> <select>`: the plan of a statement."""
-
-    inherit_cache = False
-
-    def __init__(self, statement: ClauseElement, prefix: str) -> None:
-        self.statement = statement
-        self.prefix = prefix
-
-
-@compiles(_Explain)
-def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{element.prefix} {compiler.process(element.statement, **kw)}"
-
-
-def _plan_line(row: Any) -> str:
-    if len(row) == 1:
-        return str(row[0])
-    keys = row.keys()
-    if "detail" in keys:
-        return str(row["detail"])
-    return "  ".join(f"{key}={row[key]}" for key in keys if row[key] is not None)
-
-
-def _window(query: Any, state: QueryState, binder: Binder) -> Any:
-    if state.limit is not None:
-        query = query.limit(binder(sa.Integer()))
-    if state.offset is not None:
-        query = query.offset(binder(sa.Integer()))
-    elif state.limit is not None:
-        # Written out: SQLite's LIMIT would otherwise embed an OFFSET value the shape cache
-        # does not supply.
-        query = query.offset(sa.literal_column("0"))
-    return query
-
-
-def _plain(state: QueryState) -> bool:
-    """Whether the state is a plain filtered table (no window, grouping, distinct, combine)."""
-    return not (state.windowed or state.group_by or state.distinct or state.combined)
 
 
 def _convert(
