@@ -372,12 +372,17 @@ def resolve_column(table: sa.Table, name: str) -> sa.Column[Any]:
     The one place where names become columns: filters, ordering, projections, grouping and
     aggregates all resolve through it. Raises QuerySetError naming the valid fields.
     """
-    if name == "pk":
-        columns = list(table.primary_key.columns)
-        if len(columns) == 1:
-            return columns[0]
-    if name in table.c:
-        return table.c[name]
+    # A name -> column map kept in the table's own `info`, built on first use: SQLAlchemy's
+    # column collections are slow to search on every filter.
+    columns = table.info.get("minorm.columns")
+    if columns is None:
+        columns = {column.key: column for column in table.columns}
+        if len(table.primary_key) == 1:
+            columns["pk"] = next(iter(table.primary_key.columns))
+        table.info["minorm.columns"] = columns
+    column: sa.Column[Any] | None = columns.get(name)
+    if column is not None:
+        return column
     valid = ", ".join(sorted(["pk", *table.c.keys()]))
     raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
 

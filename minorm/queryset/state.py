@@ -8,11 +8,19 @@ statement.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Hashable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from minorm.lookups import Filter, shape_of, values_of
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP  # "leave this field as it is" for QueryState.evolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,29 +52,33 @@ class QueryState:
     batch_size: int | None = None
     combined: tuple[tuple[str, QueryState], ...] = ()
 
-    def evolve(self, **changes: Any) -> QueryState:
-        """A copy with `changes` applied (cheaper than `dataclasses.replace`, which the hot
-        paths would otherwise pay for on every chained call)."""
-        values = [
-            changes.pop(name, value) for name, value in zip(_NAMES, self._values(), strict=True)
-        ]
-        if changes:
-            raise TypeError(f"QueryState has no field(s) {', '.join(changes)}")
-        return QueryState(*values)
-
-    def _values(self) -> tuple[Any, ...]:
-        # Every field, in declaration order (tests/unit/test_queryset_state.py checks it).
-        return (
-            self.where,
-            self.order_by,
-            self.limit,
-            self.offset,
-            self.distinct,
-            self.group_by,
-            self.for_update,
-            self.using,
-            self.batch_size,
-            self.combined,
+    def evolve(
+        self,
+        *,
+        where: tuple[Filter, ...] | _Keep = KEEP,
+        order_by: tuple[str, ...] | _Keep = KEEP,
+        limit: int | _Keep | None = KEEP,
+        offset: int | _Keep | None = KEEP,
+        distinct: bool | tuple[str, ...] | _Keep = KEEP,
+        group_by: tuple[str, ...] | _Keep = KEEP,
+        for_update: ForUpdate | _Keep | None = KEEP,
+        using: str | _Keep | None = KEEP,
+        batch_size: int | _Keep | None = KEEP,
+        combined: tuple[tuple[str, QueryState], ...] | _Keep = KEEP,
+    ) -> QueryState:
+        """A copy with the given fields changed (cheaper than `dataclasses.replace`, which
+        every chained call would otherwise pay for)."""
+        return QueryState(
+            self.where if where is KEEP else where,
+            self.order_by if order_by is KEEP else order_by,
+            self.limit if limit is KEEP else limit,
+            self.offset if offset is KEEP else offset,
+            self.distinct if distinct is KEEP else distinct,
+            self.group_by if group_by is KEEP else group_by,
+            self.for_update if for_update is KEEP else for_update,
+            self.using if using is KEEP else using,
+            self.batch_size if batch_size is KEEP else batch_size,
+            self.combined if combined is KEEP else combined,
         )
 
     def shape(self) -> Hashable | None:
@@ -110,5 +122,4 @@ class QueryState:
         return self.limit is not None or self.offset is not None
 
 
-_NAMES = tuple(field.name for field in fields(QueryState))
 EMPTY = QueryState()
