@@ -105,7 +105,7 @@ class QuerySet(Generic[ModelT]):
 
     def reverse(self) -> Self:
         """The same rows in the opposite order (primary key order when none was given)."""
-        names = self._state.order_by or self._meta.pknames
+        names = self._state.order_by or self._default_order(self._state)
         flipped = tuple(n[1:] if n.startswith("-") else f"-{n}" for n in names)
         return self._with(order_by=flipped)
 
@@ -211,6 +211,11 @@ class QuerySet(Generic[ModelT]):
         )
 
     # -- SQL ---------------------------------------------------------------------------------
+
+    def _default_order(self, state: QueryState) -> tuple[str, ...]:
+        """The primary key order (after the DISTINCT ON fields, which must lead)."""
+        leading = state.distinct if isinstance(state.distinct, tuple) else ()
+        return (*leading, *self._meta.pknames)
 
     def _column(self, name: str) -> sa.Column[Any]:
         return resolve_column(self.table, name)
@@ -364,7 +369,7 @@ class QuerySet(Generic[ModelT]):
     async def first(self) -> ModelT | None:
         """The first row in this queryset's order (primary key order by default), or None."""
         state = self._state
-        order = state.order_by or self._meta.pknames
+        order = state.order_by or self._default_order(state)
         limit = 1 if state.limit is None else min(state.limit, 1)
         found = await self._fetch(state.evolve(order_by=order, limit=limit))
         return found[0] if found else None
@@ -373,7 +378,9 @@ class QuerySet(Generic[ModelT]):
         """The last row in this queryset's order (primary key order by default), or None."""
         state = self._state
         if state.windowed or state.combined:
-            rows = await self._fetch(state.evolve(order_by=state.order_by or self._meta.pknames))
+            rows = await self._fetch(
+                state.evolve(order_by=state.order_by or self._default_order(state))
+            )
             return rows[-1] if rows else None
         return await self.reverse().first()
 

@@ -107,6 +107,10 @@ async def test_distinct_rows_and_distinct_on(models: Models, database: Database)
             ("fruit", "apple"),
             ("tool", "hammer"),
         ]
+        per_category = item.query.distinct("category")
+        assert (await per_category.first()).name == "apple"
+        assert (await per_category.last()).name == "saw"
+        assert [i.name for i in await per_category.reverse()] == ["saw", "pear"]
     else:
         with pytest.raises(minorm.NotSupportedError, match=r"DISTINCT ON.*group_by"):
             await item.query.distinct("category")
