@@ -51,6 +51,11 @@ class QueryState:
     using: str | None = None
     batch_size: int | None = None
     combined: tuple[tuple[str, QueryState], ...] = ()
+    # Relations (minorm.relations): joined objects, prefetches, partial loading.
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[Any, ...] = ()
+    only: tuple[str, ...] | None = None
+    defer: tuple[str, ...] = ()
 
     def evolve(
         self,
@@ -65,6 +70,10 @@ class QueryState:
         using: str | _Keep | None = KEEP,
         batch_size: int | _Keep | None = KEEP,
         combined: tuple[tuple[str, QueryState], ...] | _Keep = KEEP,
+        select_related: tuple[str, ...] | _Keep = KEEP,
+        prefetch_related: tuple[Any, ...] | _Keep = KEEP,
+        only: tuple[str, ...] | _Keep | None = KEEP,
+        defer: tuple[str, ...] | _Keep = KEEP,
     ) -> QueryState:
         """A copy with the given fields changed (cheaper than `dataclasses.replace`, which
         every chained call would otherwise pay for)."""
@@ -79,6 +88,10 @@ class QueryState:
             self.using if using is KEEP else using,
             self.batch_size if batch_size is KEEP else batch_size,
             self.combined if combined is KEEP else combined,
+            self.select_related if select_related is KEEP else select_related,
+            self.prefetch_related if prefetch_related is KEEP else prefetch_related,
+            self.only if only is KEEP else only,
+            self.defer if defer is KEEP else defer,
         )
 
     def shape(self) -> Hashable | None:
@@ -102,6 +115,9 @@ class QueryState:
             self.group_by,
             self.for_update,
             tuple(parts),
+            self.select_related,
+            self.only,
+            self.defer,
         )
 
     def values(self, out: list[Any]) -> None:

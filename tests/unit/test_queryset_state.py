@@ -31,6 +31,10 @@ def test_evolve_covers_every_field() -> None:
         "using": "other",
         "batch_size": 9,
         "combined": (("", QueryState()),),
+        "select_related": ("author",),
+        "prefetch_related": ("books",),
+        "only": ("name",),
+        "defer": ("id",),
     }
     assert set(changes) == {field.name for field in dataclasses.fields(QueryState)}
     evolved = QueryState().evolve(**changes)
