@@ -148,6 +148,12 @@ class ModelPaths:
         model, outer, prefix = self.model, False, ""
         for part in parts:
             relation = _relation(model, part, why)
+            if why == "select_related" and relation.kind != "forward":
+                raise QuerySetError(
+                    f"select_related follows foreign keys and one-to-one fields; "
+                    f"{model.__name__}.{part} is a reverse relation: use "
+                    f"prefetch_related({prefix + part!r})."
+                )
             if relation.many and not allow_many:
                 raise QuerySetError(
                     f"{why}: {model.__name__}.{part} is a to-many relation and would repeat "

@@ -408,6 +408,8 @@ async def test_unknown_relation_path_names_the_choices(filled: Blog) -> None:
         filled.post.query.select_related("owner")
     with pytest.raises(minorm.QuerySetError, match="prefetch_related"):
         filled.user.query.select_related("posts")
+    with pytest.raises(minorm.QuerySetError, match=r"reverse relation: use prefetch_related"):
+        filled.user.query.select_related("profile")
     with pytest.raises(minorm.QuerySetError, match="to-many"):
         filled.user.query.order_by("posts__title")
 
@@ -421,6 +423,8 @@ async def test_order_by_related_field(filled: Blog) -> None:
     # A nullable key: the posts without an editor stay in the result.
     posts = await filled.post.query.order_by("editor__name", "title")
     assert sorted(p.title for p in posts) == ["Async", "Bob's", "Hello"]
+    users = await filled.user.query.order_by("profile__bio", "name")  # a reverse one-to-one
+    assert sorted(u.name for u in users) == ["alice", "bob", "carol"]
     comments = await filled.comment.query.order_by("-post__user__name", "text")
     assert [c.text for c in comments] == ["c1", "c2"]
     first = await filled.post.query.order_by("user__name", "-title").first()
