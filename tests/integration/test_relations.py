@@ -772,3 +772,56 @@ async def test_related_objects_follow_using(tmp_path: Any) -> None:
         assert await Book.query.using("replica").filter(tags__isnull=False).count() == 1
         fetched = await Author.query.using("replica").prefetch_related("books__tags")
         assert [len(b.tags) for a in fetched for b in a.books] == [1]
+
+
+async def test_manager_and_prefetch_errors(filled: Blog) -> None:
+    alice = await filled.user.query.get(name="alice")
+    bob = await filled.user.query.get(name="bob")
+    bobs = await filled.post.query.get(title="Bob's")
+    with pytest.raises(minorm.QuerySetError, match="is not related"):
+        await alice.edited.remove(bobs)
+    with pytest.raises(minorm.QuerySetError, match="takes Post instances"):
+        await alice.posts.add(bob)
+    with pytest.raises(minorm.QuerySetError, match="leads to Tag"):
+        filled.post.query.prefetch_related(minorm.Prefetch("tags", queryset=filled.user.query))
+    with pytest.raises(minorm.QuerySetError, match="relation names or Prefetch"):
+        filled.post.query.prefetch_related(42)
+    fetched = await filled.user.query.filter(name="alice").prefetch_related("posts").get()
+    assert len(fetched.posts) == 2
+    assert {fetched.posts[0].title, fetched.posts[1].title} == {"Async", "Hello"}
+    await fetched.posts.create(title="New")  # writing through the manager forgets the prefetch
+    with pytest.raises(minorm.FieldNotLoaded):
+        len(fetched.posts)
+    assert await fetched.posts.count() == 3
+
+
+def test_through_model_without_both_keys_is_refused() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Left(minorm.Model):
+        class Meta:
+            registry = models
+
+    class Right(minorm.Model):
+        class Meta:
+            registry = models
+
+    class Link(minorm.Model):
+        left = minorm.ForeignKey(Left, related_name=False)
+
+        class Meta:
+            registry = models
+
+    with pytest.raises(
+        minorm.ConfigurationError, match="needs exactly one ForeignKey to Owner and one to Right"
+    ):
+
+        class Owner(minorm.Model):
+            rights = minorm.ManyToManyField(Right, through=Link)
+
+            class Meta:
+                registry = models
+
+    assert minorm.OneToOne is minorm.OneToOneField
+    assert minorm.ManyToMany is minorm.ManyToManyField
+    assert minorm.PROTECT == minorm.RESTRICT
