@@ -184,14 +184,21 @@ class Model(BaseModel, metaclass=ModelMetaclass):
 
     # -- persistence -----------------------------------------------------------------------
 
-    def _prepare_insert(self) -> tuple[dict[str, Any], list[str]]:
-        """For querysets: auto values applied and validated, the row to insert and the
-        names of the fields the database generates."""
-        return persistence.prepare_insert(self)
-
     def _mark_inserted(self, keys: Sequence[Any] | None) -> None:
         """For querysets: the row was inserted, with these generated primary key values."""
         persistence.mark_inserted(self, keys)
+
+    @classmethod
+    def _insert_rows(cls, instances: Sequence[Self], revalidate: Sequence[bool]) -> list[Any]:
+        """For querysets: the rows to insert for `instances` (see `persistence.insert_rows`)."""
+        return persistence.insert_rows(cls, instances, revalidate)
+
+    @classmethod
+    def _mark_inserted_many(
+        cls, instances: Sequence[Self], keys: Sequence[Sequence[Any]] | None
+    ) -> None:
+        """For querysets: these rows were inserted, with these generated primary keys."""
+        persistence.mark_inserted_many(cls, instances, keys)
 
     async def save(
         self, force_insert: bool = False, values: Mapping[str, Any] | set[str] | None = None

@@ -7,14 +7,14 @@ builds instances without running validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic
 import sqlalchemy as sa
 
 from minorm.exceptions import ObjectNotFound, ValidationError
-from minorm.fields import MISSING
+from minorm.fields import MISSING, Field
 
 if TYPE_CHECKING:
     from minorm.database import Database
@@ -24,10 +24,28 @@ PERSISTED = "_persisted"
 USING = "_using"
 
 
+class Loader:
+    """Builds `cls` instances from rows of `cls.table`: `loader(row)` for one, `loader.many(rows)`
+    for a list of them (the queryset's path, with no call per row)."""
+
+    __slots__ = ("many", "one")
+
+    def __init__(
+        self,
+        one: Callable[[Sequence[Any]], Model],
+        many: Callable[[Iterable[Sequence[Any]]], list[Model]],
+    ) -> None:
+        self.one = one
+        self.many = many
+
+    def __call__(self, values: Sequence[Any]) -> Model:
+        return self.one(values)
+
+
 def make_loader(
     cls: type[Model], names: Sequence[str] | None = None, joined: Collection[str] = ()
-) -> Callable[[Sequence[Any]], Model]:
-    """A function building a `cls` instance from the values of one row of `cls.table`.
+) -> Loader:
+    """The loader building `cls` instances from the values of rows of `cls.table`.
 
     Nothing is validated: the values are taken as the database (after the column types'
     result processing) returns them, in table column order (or in the order of `names`, which
@@ -63,30 +81,40 @@ def make_loader(
         "PERSISTED": PERSISTED,
     }
     scope.update({f"convert_{i}": convert for i, (_, convert) in enumerate(converters)})
-    # The loader runs once per row read, so it is generated for these exact names: a dict and
-    # a set display build faster than dict(zip(...)) and a copy (about three times here).
+    # Loaders run once per row read, so they are generated for these exact names: a dict and
+    # a set display build faster than dict(zip(...)) and a copy (about three times here), and
+    # `load_many` saves a call per row on the queryset's path.
     variables = [f"v{i}" for i in range(len(names))]
     position = {name: i for i, name in enumerate(names)}
-    converting = [
-        f"    if v{position[name]} is not None:\n"
-        f"        v{position[name]} = convert_{i}(v{position[name]})\n"
-        for i, (name, _) in enumerate(converters)
-    ]
     entries = ", ".join(f"{name!r}: {var}" for name, var in zip(names, variables, strict=True))
-    source = (
-        "def load(values):\n"
-        f"    {', '.join(variables)}, = values\n"
-        f"{''.join(converting)}"
-        "    instance = new(cls)\n"
-        f"    set_dict(instance, {{{entries}, **virtual}})\n"
-        f"    set_fields_set(instance, {{{', '.join(map(repr, names))}}})\n"
-        "    set_extra(instance, None)\n"
-        "    set_private(instance, {PERSISTED: True})\n"
-        "    return instance\n"
+    body = [f"{', '.join(variables)}, = values"]
+    for i, (name, _) in enumerate(converters):
+        var = f"v{position[name]}"
+        body += [f"if {var} is not None:", f"    {var} = convert_{i}({var})"]
+    body += [
+        "instance = new(cls)",
+        f"set_dict(instance, {{{entries}, **virtual}})",
+        f"set_fields_set(instance, {{{', '.join(map(repr, names))}}})",
+        "set_extra(instance, None)",
+        "set_private(instance, {PERSISTED: True})",
+    ]
+    source = "\n".join(
+        [
+            "def load(values):",
+            *(f"    {line}" for line in body),
+            "    return instance",
+            "def load_many(rows):",
+            "    out = []",
+            "    append = out.append",
+            "    for values in rows:",
+            *(f"        {line}" for line in body),
+            "        append(instance)",
+            "    return out",
+            "",
+        ]
     )
     exec(source, scope)  # the source is built above from field names only
-    load: Callable[[Sequence[Any]], Model] = scope["load"]
-    return load
+    return Loader(scope["load"], scope["load_many"])
 
 
 _SLOTS = pydantic.BaseModel.__dict__
@@ -260,11 +288,47 @@ def insert_row(instance: Model) -> tuple[dict[str, Any], list[str]]:
     return _to_db(instance, row), generated
 
 
-def prepare_insert(instance: Model) -> tuple[dict[str, Any], list[str]]:
-    """Apply the auto values and validate `instance` for an INSERT; see `insert_row`."""
-    _apply_auto_values(instance, set(), inserting=True)
-    _revalidate(instance)
-    return insert_row(instance)
+def insert_rows(
+    cls: type[Model], instances: Sequence[Model], revalidate: Sequence[bool]
+) -> list[dict[str, Any]]:
+    """For bulk inserts: apply each instance's auto values (validating the instances whose
+    `revalidate` flag is set) and return its row, the fields the database generates left out."""
+    fields = cls.meta.column_fields
+    auto = [(n, f) for n, f in fields.items() if type(f).auto_value is not Field.auto_value]
+    generated = {
+        name for name, f in fields.items() if f.is_autoincrement or f.server_default is not None
+    }
+    names = list(fields)
+    # Foreign keys hold related instances: their rows take the primary keys.
+    related = any(getattr(f, "to_db", None) is not None for f in fields.values())
+    rows = []
+    for instance, check in zip(instances, revalidate, strict=True):
+        data = instance.__dict__
+        for name, model_field in auto:
+            value = model_field.auto_value(data.get(name), inserting=True)
+            if value is not MISSING:
+                data[name] = value
+        if check:
+            _revalidate(instance)
+        row = {
+            name: data.get(name)
+            for name in names
+            if name not in generated or data.get(name) is not None
+        }
+        rows.append(_to_db(instance, row) if related else row)
+    return rows
+
+
+def mark_inserted_many(
+    cls: type[Model], instances: Sequence[Model], keys: Sequence[Sequence[Any]] | None
+) -> None:
+    """Record generated primary key values (`keys[i]` for `instances[i]`, if known) and that
+    the rows exist."""
+    pknames = cls.meta.pknames
+    for index, instance in enumerate(instances):
+        if keys is not None:
+            instance.__dict__.update(zip(pknames, keys[index], strict=False))
+        _set_persisted(instance, True)
 
 
 def mark_inserted(instance: Model, keys: Sequence[Any] | None) -> None:

@@ -439,7 +439,8 @@ class QuerySet(Generic[ModelT]):
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
         load = self._loader(state)
-        instances = [load(row) for row in rows]
+        many = getattr(load, "many", None)
+        instances: list[ModelT] = many(rows) if many is not None else [load(r) for r in rows]
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
