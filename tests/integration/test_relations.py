@@ -825,3 +825,13 @@ def test_through_model_without_both_keys_is_refused() -> None:
     assert minorm.OneToOne is minorm.OneToOneField
     assert minorm.ManyToMany is minorm.ManyToManyField
     assert minorm.PROTECT == minorm.RESTRICT
+
+
+async def test_create_links_many_to_many_objects(filled: Blog) -> None:
+    alice = await filled.user.query.get(name="alice")
+    python = await filled.tag.query.get(name="python")
+    sql = await filled.tag.query.get(name="sql")
+    post = await filled.post.query.create(user=alice, title="Both", tags=[python, sql])
+    assert await names(post.tags.order_by("name")) == ["python", "sql"]
+    assert (await post.tags.first()) is not None
+    assert await sql.posts.exists()
