@@ -396,6 +396,9 @@ async def test_related_lookup_with_instances_q_and_exclude(filled: Blog) -> None
     assert await titles(filled.post.query.filter(either)) == ["Bob's", "Hello"]
     assert await titles(filled.post.query.filter(~Q(user__name="alice"))) == ["Bob's"]
     assert await names(filled.user.query.exclude(posts__tags__name="python")) == ["bob", "carol"]
+    # A post without an editor is not edited by bob: exclude keeps it.
+    assert await titles(filled.post.query.exclude(editor__name="bob")) == ["Async", "Bob's"]
+    assert await titles(filled.post.query.filter(~Q(editor__name="bob"))) == ["Async", "Bob's"]
     assert await filled.post.query.filter(tags__name="python").count() == 2
 
 
