@@ -135,7 +135,7 @@ class ModelPaths:
             selected = sa.select(link).where(link.is_not(None))
             if inner is not None:
                 selected = selected.where(inner)
-        clause = self.table.c[relation.local].in_(selected.correlate(None))
+        clause: Clause = self.table.c[relation.local].in_(selected.correlate(None))
         if relation.kind == "forward" and relation.nullable:
             # A NULL key has no related row: the filter is false (not unknown), so
             # `exclude(editor__name="x")` keeps the rows without an editor.
