@@ -757,11 +757,20 @@ class QuerySet(Generic[ModelT]):
     # -- writing (see minorm.queryset.writing) -----------------------------------------------
 
     async def create(self, **values: Any) -> ModelT:
-        """Validate and insert a new row; returns the saved instance."""
+        """Validate and insert a new row; returns the saved instance. A many-to-many field
+        takes a list of saved objects to link (`create(title="x", tags=[a, b])`)."""
+        relations = self._meta.relations
+        linked = {
+            name: values.pop(name)
+            for name in list(values)
+            if name in relations and relations[name].kind == "m2m"
+        }
         instance: Any = self.model(**values)
         if self._state.using is not None:
             instance._use_database(self._state.using)
         await instance.save(force_insert=True)
+        for name, objs in linked.items():
+            await getattr(instance, name).add_many(*objs)
         return cast("ModelT", instance)
 
     async def update(self, **values: Any) -> int:
