@@ -105,6 +105,10 @@ def main(directory: pathlib.Path) -> None:
     minorm(directory, "check")
 
 
+# On SQLite tests/test_examples.py runs this file exactly as `make demo` does; the docs runner
+# (tests/test_docs_examples.py) runs it on the servers.
+# backends: postgresql, mysql
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="minorm-demo-") as tmp:
         main(pathlib.Path(tmp))
@@ -120,3 +124,4 @@ if __name__ == "__main__":
 # expect: Bob's posts published after the update: 0
 # expect: transaction rolled back (changed my mind): 3 posts remain
 # expect: $ minorm check
+# expect: No changes: the models match the migrations.
