@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pydantic
-from fastapi import FastAPI, HTTPException, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Response
 
 import minorm
 
@@ -47,15 +47,7 @@ class NotePatch(pydantic.BaseModel):
     done: bool | None = None
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Connect at start-up and disconnect at shutdown: one pool for the whole app.
-    async with models:
-        await models.create_all()  # a real app runs `minorm migrate` when it deploys instead
-        yield
-
-
-app = FastAPI(title="Notes", lifespan=lifespan)
+router = APIRouter()
 
 
 async def get_note(note_id: int) -> Note:
@@ -65,12 +57,12 @@ async def get_note(note_id: int) -> Note:
     return note
 
 
-@app.post("/notes", status_code=201)
+@router.post("/notes", status_code=201)
 async def create_note(data: NoteIn) -> Note:
     return await Note.query.create(**data.model_dump())
 
 
-@app.get("/notes")
+@router.get("/notes")
 async def list_notes(done: bool | None = None, limit: int = 20, offset: int = 0) -> list[Note]:
     notes = Note.query.order_by("-id")
     if done is not None:
@@ -78,18 +70,37 @@ async def list_notes(done: bool | None = None, limit: int = 20, offset: int = 0)
     return await notes.limit(limit).offset(offset)
 
 
-@app.get("/notes/{note_id}")
+@router.get("/notes/{note_id}")
 async def read_note(note_id: int) -> Note:
     return await get_note(note_id)
 
 
-@app.patch("/notes/{note_id}")
+@router.patch("/notes/{note_id}")
 async def update_note(note_id: int, data: NotePatch) -> Note:
     note = await get_note(note_id)
     return await note.update(**data.model_dump(exclude_unset=True))
 
 
-@app.delete("/notes/{note_id}", status_code=204)
+@router.delete("/notes/{note_id}", status_code=204)
 async def delete_note(note_id: int) -> Response:
     await (await get_note(note_id)).delete()
     return Response(status_code=204)
+
+
+def create_app(*, create_tables: bool = True) -> FastAPI:
+    """The app. `create_tables=False` leaves the schema alone (tests, or `minorm migrate`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Connect at start-up and disconnect at shutdown: one pool for the whole app.
+        async with models:
+            if create_tables:
+                await models.create_all()  # only the tables that do not exist yet
+            yield
+
+    app = FastAPI(title="Notes", lifespan=lifespan)
+    app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,5 +1,9 @@
-"""The notes API end to end over httpx's ASGITransport: the fixture runs the app's lifespan, so
-every request goes through the real pool to a test database made by `DatabaseTestClient`."""
+"""The notes API end to end, with minorm's pytest plugin and httpx's ASGITransport.
+
+`minorm_db` gives each test the test database inside a transaction rolled back afterwards (the
+plugin finds the app's registry through `minorm_app` in pytest.ini); the `client` fixture runs
+the app's lifespan and sends requests to the app in the test's own event loop, without a server.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +14,20 @@ import pytest
 
 from examples.fastapi_app import app as notes
 from minorm.testclient import DatabaseTestClient
-from tests.backends import require
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The database to test on (a sync fixture: reaching the server runs its own loop)."""
-    return require(request.param, tmp_path_factory)
 
 
 @pytest.fixture
-async def client(
-    server_url: str, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[httpx.AsyncClient]:
-    # The registry's models follow `models.database`: point it at a fresh test database
-    # (`test_<name>`, dropped again when the app shuts down).
-    database = DatabaseTestClient(server_url, drop_database=True)
-    monkeypatch.setattr(notes.models, "database", database)
-    transport = httpx.ASGITransport(app=notes.app)
+async def client(minorm_db: DatabaseTestClient) -> AsyncIterator[httpx.AsyncClient]:
+    assert notes.models.database is minorm_db  # the plugin swapped in the test database
+    # The plugin created the tables; creating them again would be DDL, which MariaDB commits
+    # at once, ending the test's rolled-back transaction.
+    app = notes.create_app(create_tables=False)
+    transport = httpx.ASGITransport(app=app)
     async with (
-        notes.lifespan(notes.app),  # what the server runs at start-up and shutdown
+        app.router.lifespan_context(app),  # what the server runs at start-up and shutdown
         httpx.AsyncClient(transport=transport, base_url="http://notes") as client,
     ):
         yield client
-    assert not database.is_connected
 
 
 async def test_create_then_read(client: httpx.AsyncClient) -> None:
@@ -82,4 +76,9 @@ async def test_bad_input_is_a_422_and_writes_nothing(client: httpx.AsyncClient) 
     assert (await client.post("/notes", json={"title": ""})).status_code == 422
     assert (await client.post("/notes", json={"body": "no title"})).status_code == 422
     assert (await client.post("/notes", json={"title": "x" * 201})).status_code == 422
+    assert (await client.get("/notes")).json() == []
+
+
+async def test_each_test_starts_empty(client: httpx.AsyncClient) -> None:
+    # The rows of the other tests were rolled back when each of them ended.
     assert (await client.get("/notes")).json() == []
