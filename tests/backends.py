@@ -51,6 +51,12 @@ def server_url(backend: str) -> tuple[str, str]:
 def server(backend: str, suffix: str = "") -> Server:
     """Reach the server once per process and make this worker's database on it (a second one
     for tests of several databases when `suffix` is given)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:  # asyncio.run would fail, and the failure would be cached as "unreachable"
+        raise RuntimeError("Call tests.backends.require() from a synchronous fixture.")
     variable, admin = server_url(backend)
     name = f"{os.environ.get('MINORM_TEST_DB_PREFIX', 'minorm')}_{worker_name()}{suffix}"
     try:

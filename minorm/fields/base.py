@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from pydantic.fields import FieldInfo
 from sqlalchemy.types import TypeEngine
 
+from minorm.exceptions import ConfigurationError
 from minorm.fields import types
 
 
@@ -78,7 +79,14 @@ class Field:
         constraints: dict[str, Any] | None = None,
         validators: Sequence[Any] = (),
         kind: str | None = None,
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            raise ConfigurationError(
+                f"{kind or getattr(self, 'kind', type(self).__name__)}() has no option(s) {', '.join(sorted(unknown))}; "
+                "the options every field takes are listed in docs/models.md (for example "
+                "null=True where Django has blank=True)."
+            )
         self.python_type = python_type
         self.column_type = column_type
         self.primary_key = primary_key

@@ -107,10 +107,13 @@ class ForeignKeyRelation(RelationField):
         self.no_constraint = no_constraint
         self.partial = partial
         self._pk_adapter: pydantic.TypeAdapter[Any] | None = None
-        # ON DELETE SET DEFAULT uses the column's database default.
-        constant = self.default is not MISSING and not callable(self.default)
+        # ON DELETE SET DEFAULT uses the column's database default (a None default is the
+        # column's NULL already).
+        default = self.default
+        constant = default is not MISSING and default is not None and not callable(default)
         if on_delete == SET_DEFAULT and self.server_default is None and constant:
-            self.server_default = sa.text(repr(self.default))
+            plain_int = isinstance(default, int) and not isinstance(default, bool)
+            self.server_default = sa.text(str(default)) if plain_int else str(default)
 
     def annotation(self) -> Any:
         return Any
@@ -230,8 +233,13 @@ class ForeignKeyRelation(RelationField):
                 )
         if SET_NULL in (self.on_delete, self.on_update) and not self.null:
             found.append("SET_NULL needs null=True")
-        if SET_DEFAULT in (self.on_delete, self.on_update) and self.server_default is None:
-            found.append("SET_DEFAULT needs a constant default= (or server_default=)")
+        null_default = self.null and self.default is None
+        set_default = SET_DEFAULT in (self.on_delete, self.on_update)
+        if set_default and self.server_default is None and not null_default:
+            found.append(
+                "SET_DEFAULT needs a constant default= (or server_default=), or null=True "
+                "with default=None"
+            )
         if self.related_name is True:
             found.append("related_name takes a name, None (the default name) or False (none)")
         return found

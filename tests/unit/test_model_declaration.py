@@ -277,3 +277,10 @@ def test_auto_now_fields_are_timezone_aware_utc(models: minorm.Registry) -> None
     assert event.on == datetime.datetime.now(datetime.UTC).date()
     with pytest.raises(minorm.ValidationError, match="at: Field is frozen"):
         event.at = datetime.datetime.now(datetime.UTC)
+
+
+def test_an_unknown_field_option_is_a_configuration_error() -> None:
+    with pytest.raises(minorm.ConfigurationError, match=r"CharField\(\) has no option\(s\) blank"):
+        minorm.CharField(max_length=3, blank=True)
+    with pytest.raises(minorm.ConfigurationError, match=r"has no option\(s\) colour, size"):
+        minorm.IntegerField(size=3, colour="red")

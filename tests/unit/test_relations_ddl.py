@@ -145,3 +145,42 @@ def test_relation_to_another_registry_is_refused() -> None:
 
             class Meta:
                 registry = second
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_set_default_takes_the_default_as_the_columns_server_default(dialect: str) -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Group(minorm.Model):
+        code: str = minorm.CharField(max_length=10, primary_key=True)
+
+        class Meta:
+            registry = models
+
+    class Member(minorm.Model):
+        group = minorm.ForeignKey(Group, on_delete=minorm.SET_DEFAULT, default="none")
+        maybe = minorm.ForeignKey(
+            Group, null=True, default=None, on_delete=minorm.SET_DEFAULT, related_name="m"
+        )
+
+        class Meta:
+            registry = models
+
+    class Ranked(minorm.Model):
+        member = minorm.ForeignKey(Member, on_delete=minorm.SET_DEFAULT, default=1)
+
+        class Meta:
+            registry = models
+
+    lines = {
+        line.strip().split(" ")[0].strip('`"'): line
+        for line in ddl(models, "members", dialect).splitlines()
+    }
+    assert "DEFAULT 'none'" in lines["group"]
+    assert "DEFAULT" not in lines["maybe"]
+    assert "None" not in ddl(models, "members", dialect)
+    ranked = {
+        line.strip().split(" ")[0].strip('`"'): line
+        for line in ddl(models, "rankeds", dialect).splitlines()
+    }
+    assert "DEFAULT 1" in ranked["member"]
