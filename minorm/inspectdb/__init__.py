@@ -5,6 +5,8 @@ Only the CLI imports this package (it needs SQLAlchemy's async engine); `import 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from minorm.inspectdb.reflect import ReflectedSchema, reflect
 from minorm.inspectdb.render import render
 from minorm.url import DatabaseURL
@@ -12,10 +14,13 @@ from minorm.url import DatabaseURL
 __all__ = ["ReflectedSchema", "inspect_database", "reflect", "render"]
 
 
-async def inspect_database(url: str | DatabaseURL, schema: str | None = None) -> str:
+async def inspect_database(
+    url: str | DatabaseURL, schema: str | None = None, tables: Iterable[str] | None = None
+) -> str:
     """The source of a module with one minorm model per table of the database at `url`.
 
-    `schema` reflects that schema instead of the default one. Raises OperationalError when the
-    database cannot be reached and ConfigurationError for an unknown schema.
+    `schema` reflects that schema instead of the default one; `tables` limits the models to
+    those tables. Raises OperationalError when the database cannot be reached and
+    ConfigurationError for an unknown schema or table.
     """
-    return render(await reflect(url, schema))
+    return render(await reflect(url, schema, tables))

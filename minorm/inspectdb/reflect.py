@@ -6,7 +6,7 @@ Reflection runs SQLAlchemy's inspector on its async engine over the app's own as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,17 +82,21 @@ def async_engine_url(url: DatabaseURL) -> sa.engine.URL:
     return url.sqlalchemy_url.set(drivername=scheme, query={})
 
 
-async def reflect(url: str | DatabaseURL, schema: str | None = None) -> ReflectedSchema:
-    """Reflect every table of `url` (of `schema` when given) with its keys and indexes.
+async def reflect(
+    url: str | DatabaseURL, schema: str | None = None, tables: Iterable[str] | None = None
+) -> ReflectedSchema:
+    """Reflect the tables of `url` (of `schema` when given; only `tables` when given) with
+    their keys and indexes.
 
     Raises OperationalError when the database cannot be reached and ConfigurationError when
-    `schema` does not exist.
+    `schema` or one of `tables` does not exist.
     """
+    wanted = None if tables is None else tuple(tables)
     db_url = DatabaseURL(url)
     engine = create_async_engine(async_engine_url(db_url))
     try:
         async with engine.connect() as conn:
-            tables = await conn.run_sync(_reflect_tables, schema)
+            found = await conn.run_sync(_reflect_tables, schema, wanted)
             is_mariadb = bool(getattr(conn.dialect, "is_mariadb", False))
     except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
         raise OperationalError(
@@ -104,12 +108,14 @@ async def reflect(url: str | DatabaseURL, schema: str | None = None) -> Reflecte
         dialect=db_url.backend,
         url=db_url.replace(password=None).render(hide_password=False),
         schema=schema,
-        tables=tables,
+        tables=found,
         is_mariadb=is_mariadb,
     )
 
 
-def _reflect_tables(conn: sa.Connection, schema: str | None) -> tuple[ReflectedTable, ...]:
+def _reflect_tables(
+    conn: sa.Connection, schema: str | None, wanted: tuple[str, ...] | None
+) -> tuple[ReflectedTable, ...]:
     inspector = sa.inspect(conn)
     if schema is not None:
         known = inspector.get_schema_names()
@@ -123,6 +129,15 @@ def _reflect_tables(conn: sa.Connection, schema: str | None) -> tuple[ReflectedT
         for name in inspector.get_table_names(schema=schema)
         if name != "alembic_version" and not name.startswith("sqlite_")
     )
+    if wanted is not None:
+        missing = sorted(set(wanted) - set(names))
+        if missing:
+            raise ConfigurationError(
+                f"inspectdb: no table(s) {', '.join(map(repr, missing))} in the database"
+                + (f" schema {schema!r}" if schema else "")
+                + f"; its tables are {', '.join(names) or 'none'}."
+            )
+        names = [name for name in names if name in wanted]
     return tuple(_reflect_table(inspector, name, schema) for name in names)
 
 

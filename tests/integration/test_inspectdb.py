@@ -331,3 +331,12 @@ async def test_unknown_schema_is_a_configuration_error(database_url: str) -> Non
 async def test_unreachable_database_is_an_operational_error() -> None:
     with pytest.raises(minorm.OperationalError, match="inspectdb cannot read postgresql://"):
         await inspect_database("postgresql://postgres:secret@127.0.0.1:1/nothing")
+
+
+async def test_tables_limits_the_models(inspected: tuple[str, str, ModuleType]) -> None:
+    url, _source, _module = inspected
+    source = await inspect_database(url, tables=["books"])
+    assert "class Books(minorm.Model):" in source
+    assert "class Authors" not in source
+    with pytest.raises(minorm.ConfigurationError, match=r"no table\(s\) 'nope' in the database"):
+        await inspect_database(url, tables=["books", "nope"])
