@@ -46,7 +46,7 @@ from minorm.fields import (
 )
 from minorm.lookups import Q
 from minorm.model import Model
-from minorm.queryset import Manager, QuerySet
+from minorm.queryset import Avg, Count, Manager, Max, Min, QuerySet, Sum
 from minorm.registry import Registry
 from minorm.signals import (
     Signal,
@@ -64,6 +64,7 @@ from minorm.url import DatabaseURL
 __version__ = "0.1.0"
 
 __all__ = [
+    "Avg",
     "BigIntegerField",
     "BinaryField",
     "BooleanField",
@@ -72,6 +73,7 @@ __all__ = [
     "ChoiceField",
     "ComputedField",
     "ConfigurationError",
+    "Count",
     "DataError",
     "Database",
     "DatabaseError",
@@ -91,7 +93,9 @@ __all__ = [
     "IntegrityError",
     "JSONField",
     "Manager",
+    "Max",
     "MigrationError",
+    "Min",
     "MinormError",
     "Model",
     "MultipleObjectsReturned",
@@ -107,6 +111,7 @@ __all__ = [
     "Registry",
     "Signal",
     "SmallIntegerField",
+    "Sum",
     "TextField",
     "TimeField",
     "TransactionError",

@@ -1,22 +1,36 @@
-"""Lookups: `field__op=value` keyword filters and `Q` objects turned into SQLAlchemy clauses.
+"""Lookups: `field__op=value` keyword filters and `Q` objects, as a tree of frozen filter nodes.
 
-Every value is a bound parameter. Pattern lookups escape `%`, `_` and the escape character so a
-value matches literally; the case-insensitive ones compare `lower()` of both sides, which every
-backend (SQLite through a Unicode-aware `lower` the backend registers) evaluates alike.
+A filter is kept in two halves so querysets can cache compiled SQL by shape: `shape_of` gives
+the structure without the values (hashable), `values_of` the bound values in order, and
+`build_clause` the SQLAlchemy clause with one named bind parameter per value. Every value is a
+bound parameter.
+
+Semantics are the same on every backend:
+- text comparisons (`exact`, `in`, `ne`, `gt`, ..., and the case-sensitive pattern lookups) are
+  case-sensitive and compare code points; on MySQL/MariaDB, whose default collations ignore
+  case, accents and trailing spaces, minorm compares under a binary no-pad collation;
+- pattern lookups escape `%`, `_` and the escape character, so a value matches literally;
+- the case-insensitive ones compare `lower()` of both sides (SQLite gets a Unicode-aware
+  `lower` from its backend);
+- NULL follows SQL: a comparison with a NULL column is unknown, so neither a lookup nor its
+  negation (`exclude`, `~Q`) matches that row; use `isnull` to ask for NULLs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from minorm.exceptions import QuerySetError
 
 Clause = sa.ColumnElement[bool]
+Binds = list[sa.BindParameter[Any]]
 ESCAPE = "\\"
 
 
@@ -25,117 +39,285 @@ def escape_like(value: str) -> str:
     return value.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
 
 
-class _Exact(sa.ColumnElement[Any]):
-    """A string operand compared code point by code point.
+# -- dialect-dependent pieces ----------------------------------------------------------------
 
-    MySQL and MariaDB compare strings by the column's collation, which by default ignores case
-    and accents; a binary collation makes them compare as the other backends do.
+
+class _Binary(sa.ColumnElement[Any]):
+    """A text operand compared code point by code point, trailing spaces included.
+
+    MySQL and MariaDB compare strings by the column's collation, which by default ignores case,
+    accents and trailing spaces; a binary no-pad collation makes them compare as the others do.
     """
 
     inherit_cache = True
+    _traverse_internals = [("operand", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, operand: sa.ColumnElement[Any]) -> None:
         self.operand = operand
         self.type = operand.type
 
 
-@compiles(_Exact)
-def _compile_exact(element: _Exact, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_Binary)
+def _compile_binary(element: _Binary, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.operand, **kw)
 
 
-@compiles(_Exact, "mysql", "mariadb")
-def _compile_exact_mysql(element: _Exact, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{compiler.process(element.operand, **kw)} COLLATE utf8mb4_bin"
+@compiles(_Binary, "mysql", "mariadb")
+def _compile_binary_mysql(element: _Binary, compiler: SQLCompiler, **kw: Any) -> str:
+    collation = "utf8mb4_nopad_bin" if compiler.dialect.is_mariadb else "utf8mb4_0900_bin"  # type: ignore[attr-defined]  # the MySQL dialect's attribute
+    return f"{compiler.process(element.operand, **kw)} COLLATE {collation}"
 
 
-def _pattern(
-    prefix: str, suffix: str, *, insensitive: bool
-) -> Callable[[sa.ColumnElement[Any], Any], Clause]:
-    def build(column: sa.ColumnElement[Any], value: Any) -> Clause:
-        text = prefix + escape_like(str(value)) + suffix
+class _Strict(sa.ColumnElement[bool]):
+    """`plain` where the database compares text exactly; `plain AND strict` on MySQL/MariaDB,
+    so an index on the column still narrows the search before the binary comparison."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+    _is_implicitly_boolean = True  # a comparison: no "= 1" appended where booleans are ints
+    _traverse_internals = [
+        ("plain", InternalTraversal.dp_clauseelement),
+        ("strict", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, plain: Clause, strict: Clause) -> None:
+        self.plain = plain
+        self.strict = strict
+
+
+@compiles(_Strict)
+def _compile_strict(element: _Strict, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.plain, **kw)
+
+
+@compiles(_Strict, "mysql", "mariadb")
+def _compile_strict_mysql(element: _Strict, compiler: SQLCompiler, **kw: Any) -> str:
+    plain = compiler.process(element.plain, **kw)
+    return f"({plain} AND {compiler.process(element.strict, **kw)})"
+
+
+def _is_text(column: sa.ColumnElement[Any]) -> bool:
+    return isinstance(column.type, sa.String) and not isinstance(column.type, sa.Enum)
+
+
+def _text_side(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return _Binary(column) if _is_text(column) else column
+
+
+# -- operators -------------------------------------------------------------------------------
+
+
+class Binder:
+    """Hands out the named bind parameters `p0`, `p1`, ... in the order values are read; given
+    the values, it embeds them in anonymous parameters instead."""
+
+    __slots__ = ("count", "values")
+
+    def __init__(self, values: Sequence[Any] | None = None) -> None:
+        self.count = 0
+        self.values = values
+
+    def __call__(self, type_: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
+        index = self.count
+        self.count += 1
+        if self.values is not None:
+            return sa.bindparam(None, self.values[index], type_=type_, unique=True)
+        return sa.bindparam(f"p{index}", type_=type_)
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """One lookup: `prepare(value)` returns (shape token, bound values), checking the value;
+    `build(operand, binds, token)` returns the clause, taking one bind per bound value."""
+
+    build: Callable[[sa.ColumnElement[Any], list[sa.BindParameter[Any]], Hashable], Clause]
+    prepare: Callable[[Any], tuple[Hashable, tuple[Any, ...]]]
+    value_type: Callable[[sa.ColumnElement[Any]], sa.types.TypeEngine[Any]] = lambda c: c.type
+
+
+def _one(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+    return None, (value,)
+
+
+def _nullable(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+    return (True, ()) if value is None else (False, (value,))
+
+
+def _sequence(op: str) -> Callable[[Any], tuple[Hashable, tuple[Any, ...]]]:
+    def prepare(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise QuerySetError(f"The {op!r} lookup takes a list of values, not {value!r}.")
+        values = tuple(value)
+        return len(values), values
+
+    return prepare
+
+
+def _prepare_range(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+    _, bounds = _sequence("range")(value)
+    if len(bounds) != 2:
+        raise QuerySetError(f"The 'range' lookup takes (low, high), not {value!r}.")
+    return None, bounds
+
+
+def _flag(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+    return bool(value), ()
+
+
+def _pattern_value(prefix: str, suffix: str) -> Callable[[Any], tuple[Hashable, tuple[Any, ...]]]:
+    def prepare(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+        if value is None:
+            raise QuerySetError("Pattern lookups (contains, startswith, ...) take text, not None.")
+        return None, (prefix + escape_like(str(value)) + suffix,)
+
+    return prepare
+
+
+def _text_value(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
+    if value is None:
+        raise QuerySetError("The 'iexact' lookup takes text, not None; use isnull=True.")
+    return None, (str(value),)
+
+
+def _build_exact(c: sa.ColumnElement[Any], b: Binds, null: Hashable) -> Clause:
+    if null:
+        return c.is_(None)
+    if _is_text(c):
+        return _Strict(c == b[0], _Binary(c) == b[0])
+    return c == b[0]
+
+
+def _build_ne(c: sa.ColumnElement[Any], b: Binds, null: Hashable) -> Clause:
+    return c.is_not(None) if null else _text_side(c) != b[0]
+
+
+def _build_in(c: sa.ColumnElement[Any], b: Binds, count: Hashable) -> Clause:
+    if not count:
+        return sa.false()
+    if _is_text(c):
+        return _Strict(c.in_(b), _Binary(c).in_(b))
+    return c.in_(b)
+
+
+def _build_not_in(c: sa.ColumnElement[Any], b: Binds, count: Hashable) -> Clause:
+    # NULL NOT IN (...) is unknown, and so is NULL NOT IN () here, for one rule everywhere.
+    return c.is_not(None) if not count else _text_side(c).not_in(b)
+
+
+def _build_like(
+    insensitive: bool,
+) -> Callable[[sa.ColumnElement[Any], Binds, Hashable], Clause]:
+    def build(c: sa.ColumnElement[Any], b: Binds, _: Hashable) -> Clause:
         if insensitive:
-            pattern = _Exact(sa.func.lower(sa.literal(text)))
-            return sa.func.lower(column).like(pattern, escape=ESCAPE)
-        return column.like(_Exact(sa.literal(text)), escape=ESCAPE)
+            return _Binary(sa.func.lower(c)).like(sa.func.lower(b[0]), escape=ESCAPE)
+        return _Binary(c).like(b[0], escape=ESCAPE)
 
     return build
 
 
-def _in(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.in_(_sequence("in", value))
+def _build_iexact(c: sa.ColumnElement[Any], b: Binds, _: Hashable) -> Clause:
+    return _Binary(sa.func.lower(c)) == sa.func.lower(b[0])
 
 
-def _not_in(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.not_in(_sequence("not_in", value))
+def _build_isempty(c: sa.ColumnElement[Any], b: Binds, wanted: Hashable) -> Clause:
+    empty = _empty_value(c.type)
+    is_empty = c.is_(None) if empty is None else sa.or_(c.is_(None), c == empty)
+    return is_empty if wanted else sa.not_(is_empty)
 
 
-def _sequence(op: str, value: Any) -> list[Any]:
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise QuerySetError(f"The {op!r} lookup takes a list of values, not {value!r}.")
-    return list(value)
-
-
-def _range(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    bounds = _sequence("range", value)
-    if len(bounds) != 2:
-        raise QuerySetError(f"The 'range' lookup takes (low, high), not {value!r}.")
-    return column.between(bounds[0], bounds[1])
-
-
-def _isnull(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.is_(None) if value else column.is_not(None)
-
-
-def _isempty(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    empty = _empty_value(column.type)
-    is_empty = column.is_(None) if empty is None else sa.or_(column.is_(None), column == empty)
-    return is_empty if value else sa.not_(is_empty)
-
-
-def _empty_value(type_: sa.types.TypeEngine[Any]) -> Any:
-    python_type: Any
-    try:
-        python_type = type_.python_type
-    except NotImplementedError:
-        return None
-    if python_type in (str, int, float, bool, bytes):
-        return python_type()
+def _empty_value(type_: sa.types.TypeEngine[Any]) -> sa.ColumnElement[Any] | None:
+    """The type's empty value written into the SQL (it is a constant of the lookup)."""
+    python_type = _python_type(type_)
+    if python_type is bool:
+        return sa.false()
+    if python_type is str:
+        return sa.literal_column("''")
+    if python_type in (int, float):
+        return sa.literal_column("0")
     return None
 
 
-def _exact(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.is_(None) if value is None else column == value
+def _compare(op: Callable[[Any, Any], Clause]) -> Operator:
+    return Operator(lambda c, b, _: op(_text_side(c), b[0]), _one)
 
 
-def _ne(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return column.is_not(None) if value is None else column != value
+def _text(_: sa.ColumnElement[Any]) -> sa.types.TypeEngine[Any]:
+    return sa.String()
 
 
-def _iexact(column: sa.ColumnElement[Any], value: Any) -> Clause:
-    return sa.func.lower(column) == _Exact(sa.func.lower(sa.literal(str(value))))
+def _pattern(prefix: str, suffix: str, *, insensitive: bool) -> Operator:
+    return Operator(_build_like(insensitive), _pattern_value(prefix, suffix), _text)
 
 
-OPERATORS: Mapping[str, Callable[[sa.ColumnElement[Any], Any], Clause]] = {
-    "exact": _exact,
-    "iexact": _iexact,
+OPERATORS: Mapping[str, Operator] = {
+    "exact": Operator(_build_exact, _nullable),
+    "iexact": Operator(_build_iexact, _text_value, _text),
     "contains": _pattern("%", "%", insensitive=False),
     "icontains": _pattern("%", "%", insensitive=True),
     "startswith": _pattern("", "%", insensitive=False),
     "istartswith": _pattern("", "%", insensitive=True),
     "endswith": _pattern("%", "", insensitive=False),
     "iendswith": _pattern("%", "", insensitive=True),
-    "in": _in,
-    "not_in": _not_in,
-    "ne": _ne,
-    "gt": lambda column, value: column > value,
-    "gte": lambda column, value: column >= value,
-    "lt": lambda column, value: column < value,
-    "lte": lambda column, value: column <= value,
-    "range": _range,
-    "isnull": _isnull,
-    "isempty": _isempty,
+    "in": Operator(_build_in, _sequence("in")),
+    "not_in": Operator(_build_not_in, _sequence("not_in")),
+    "ne": Operator(_build_ne, _nullable),
+    "gt": _compare(lambda a, b: a > b),
+    "gte": _compare(lambda a, b: a >= b),
+    "lt": _compare(lambda a, b: a < b),
+    "lte": _compare(lambda a, b: a <= b),
+    "range": Operator(lambda c, b, _: _text_side(c).between(b[0], b[1]), _prepare_range),
+    "isnull": Operator(lambda c, b, null: c.is_(None) if null else c.is_not(None), _flag),
+    "isempty": Operator(_build_isempty, _flag),
 }
+
+# Transforms come between the field and the operator: `created__year__gte=2020`.
+TRANSFORMS: Mapping[str, Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]]] = {
+    "year": lambda c: sa.cast(sa.extract("year", c), sa.Integer),
+    "month": lambda c: sa.cast(sa.extract("month", c), sa.Integer),
+    "day": lambda c: sa.cast(sa.extract("day", c), sa.Integer),
+}
+
+
+def _python_type(type_: sa.types.TypeEngine[Any]) -> Any:
+    try:
+        return type_.python_type
+    except NotImplementedError:
+        return None
+
+
+# -- the filter tree -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One checked `field[__transform]__op=value` lookup, its value already prepared."""
+
+    key: str
+    field: str
+    transform: str | None
+    op: str
+    token: Hashable
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """Filters joined by AND or OR, possibly negated."""
+
+    connector: str
+    negated: bool
+    children: tuple[Filter, ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Raw:
+    """A SQLAlchemy clause given as is; a queryset holding one is compiled by SQLAlchemy's
+    own cache instead of minorm's shape cache."""
+
+    clause: Clause
+
+
+Filter = Condition | Node | Raw
 
 
 class Q:
@@ -173,36 +355,17 @@ class Q:
         inner = f" {self.connector} ".join(repr(child) for child in self.children)
         return f"{'NOT ' if self.negated else ''}Q({inner})"
 
-    def resolve(self, table: sa.Table) -> Clause:
-        """This filter as a clause on `table`'s columns."""
-        clauses = [
-            child.resolve(table) if isinstance(child, Q) else lookup(table, *child)
+    def to_filter(self, table: sa.Table) -> Node:
+        """This Q as a checked filter node on `table` (errors surface here)."""
+        children = tuple(
+            child.to_filter(table) if isinstance(child, Q) else condition(table, *child)
             for child in self.children
-        ]
-        if not clauses:
-            clause: Clause = sa.true()
-        elif self.connector == "AND":
-            clause = sa.and_(*clauses)
-        else:
-            clause = sa.or_(*clauses)
-        return sa.not_(clause) if self.negated else clause
+        )
+        return Node(self.connector, self.negated, children)
 
-
-def lookup(table: sa.Table, key: str, value: Any) -> Clause:
-    """The clause for one `field__op=value` keyword on `table`.
-
-    Raises QuerySetError naming the valid fields or lookups when either is unknown.
-    """
-    name, _, op = key.partition("__")
-    op = op or "exact"
-    if name == "pk":
-        return _pk_lookup(table, op, value)
-    column = resolve_column(table, name)
-    operator = OPERATORS.get(op)
-    if operator is None:
-        valid = ", ".join(OPERATORS)
-        raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
-    return operator(column, value)
+    def resolve(self, table: sa.Table) -> Clause:
+        """This filter as a clause on `table`'s columns, values embedded."""
+        return clause_with_values(table, self.to_filter(table))
 
 
 def resolve_column(table: sa.Table, name: str) -> sa.Column[Any]:
@@ -221,16 +384,113 @@ def resolve_column(table: sa.Table, name: str) -> sa.Column[Any]:
     raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
 
 
-def _pk_lookup(table: sa.Table, op: str, value: Any) -> Clause:
-    columns = list(table.primary_key.columns)
-    if len(columns) == 1:
-        return lookup(table, f"{columns[0].key}__{op}", value)
-    if op != "exact" or not isinstance(value, Mapping):
+def condition(table: sa.Table, key: str, value: Any) -> Filter:
+    """The checked filter for one `field__op=value` keyword on `table`.
+
+    Raises QuerySetError naming the valid fields, transforms or lookups when one is unknown,
+    and when the value cannot be used with the lookup.
+    """
+    name, *rest = key.split("__")
+    if name == "pk" and len(table.primary_key.columns) > 1:
+        return _composite_pk(table, rest, value)
+    column = resolve_column(table, name)
+    transform = None
+    if rest and rest[0] in TRANSFORMS:
+        transform = rest.pop(0)
+        affinity = column.type._type_affinity  # a TypeDecorator's is its implementation's
+        if not (affinity and issubclass(affinity, sa.Date | sa.DateTime)):
+            raise QuerySetError(
+                f"The {transform!r} lookup in {key!r} needs a date or datetime field; "
+                f"{name!r} is {column.type}."
+            )
+    op = rest[0] if len(rest) == 1 else "exact" if not rest else "__".join(rest)
+    operator = OPERATORS.get(op)
+    if operator is None:
+        valid = ", ".join([*OPERATORS, *TRANSFORMS])
+        raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
+    token, values = operator.prepare(value)
+    return Condition(key, column.key, transform, op, token, values)
+
+
+def _composite_pk(table: sa.Table, rest: list[str], value: Any) -> Node:
+    if rest not in ([], ["exact"]) or not isinstance(value, Mapping):
         raise QuerySetError(f"{table.name} has a composite key: filter pk with a dict.")
-    return sa.and_(*(lookup(table, column.key, value[column.key]) for column in columns))
+    columns = table.primary_key.columns
+    return Node("AND", False, tuple(condition(table, c.key, value[c.key]) for c in columns))
 
 
-def to_clauses(table: sa.Table, filters: Iterable[Q], lookups: Mapping[str, Any]) -> list[Clause]:
-    """The clauses for positional `Q`s and keyword lookups (resolved eagerly, so errors surface
-    where the filter is written)."""
-    return [q.resolve(table) for q in filters] + [lookup(table, k, v) for k, v in lookups.items()]
+def to_filters(
+    table: sa.Table, filters: Iterable[Q | Clause], lookups: Mapping[str, Any]
+) -> list[Filter]:
+    """The filter nodes for positional `Q`s or SQLAlchemy clauses and keyword lookups
+    (checked eagerly, so errors surface where the filter is written)."""
+    nodes: list[Filter] = []
+    for item in filters:
+        if isinstance(item, Q):
+            nodes.append(item.to_filter(table))
+        elif isinstance(item, sa.ColumnElement):
+            nodes.append(Raw(item))
+        else:
+            raise QuerySetError(
+                f"filter() takes Q objects, SQLAlchemy clauses and lookups, not {item!r}."
+            )
+    nodes.extend(condition(table, k, v) for k, v in lookups.items())
+    return nodes
+
+
+# -- shapes, values and clauses --------------------------------------------------------------
+
+
+def shape_of(node: Filter) -> Hashable:
+    """The structure of `node` without its values; None when it holds a raw clause."""
+    if isinstance(node, Condition):
+        return (node.field, node.transform, node.op, node.token)
+    if isinstance(node, Node):
+        shapes = tuple(shape_of(child) for child in node.children)
+        if any(shape is None for shape in shapes):
+            return None
+        return (node.connector, node.negated, shapes)
+    return None
+
+
+def values_of(node: Filter, out: list[Any]) -> None:
+    """Append the bound values of `node` to `out`, in the order `build_clause` binds them."""
+    if isinstance(node, Condition):
+        out.extend(node.values)
+    elif isinstance(node, Node):
+        for child in node.children:
+            values_of(child, out)
+
+
+def build_clause(table: sa.Table, node: Filter, binder: Binder) -> Clause:
+    """`node` as a clause whose values are the bind parameters `binder` hands out."""
+    if isinstance(node, Raw):
+        return node.clause
+    if isinstance(node, Node):
+        clauses = [build_clause(table, child, binder) for child in node.children]
+        if not clauses:
+            clause: Clause = sa.true()
+        elif node.connector == "AND":
+            clause = sa.and_(*clauses)
+        else:
+            clause = sa.or_(*clauses)
+        return sa.not_(clause) if node.negated else clause
+    operand: sa.ColumnElement[Any] = resolve_column(table, node.field)
+    if node.transform is not None:
+        operand = TRANSFORMS[node.transform](operand)
+    operator = OPERATORS[node.op]
+    type_ = operator.value_type(operand)
+    binds = [binder(type_) for _ in node.values]
+    return operator.build(operand, binds, node.token)
+
+
+def clause_with_values(table: sa.Table, node: Filter) -> Clause:
+    """`node` as a clause with its values embedded (for use in hand-written statements)."""
+    values: list[Any] = []
+    values_of(node, values)
+    return build_clause(table, node, Binder(values))
+
+
+def lookup(table: sa.Table, key: str, value: Any) -> Clause:
+    """The clause for one `field__op=value` keyword on `table`, its value embedded."""
+    return clause_with_values(table, condition(table, key, value))

@@ -33,6 +33,8 @@ class Capabilities:
     max_parameters: int
     lastrowid: bool  # the driver reports the row id an INSERT created
     named_enum_types: bool  # enums are types created apart from tables (PostgreSQL)
+    for_update_of: bool = False  # SELECT ... FOR UPDATE OF <tables>
+    explain: str = "EXPLAIN"  # the statement prefix that shows a query plan
 
 
 class Connection(Protocol):

@@ -126,6 +126,7 @@ class PostgresBackend:
             max_parameters=32767,
             lastrowid=False,
             named_enum_types=True,
+            for_update_of=True,
         )
         prepared = options.pop("prepared_statements", True)
         self._connect_kwargs: dict[str, Any] = {

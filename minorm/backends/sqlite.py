@@ -144,6 +144,7 @@ class SQLiteBackend:
             max_parameters=32766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
             lastrowid=True,
             named_enum_types=False,
+            explain="EXPLAIN QUERY PLAN",
         )
         self.busy_timeout = float(options.pop("timeout", 30.0))
         self.uri = bool(options.pop("uri", database.startswith("file:")))
@@ -164,6 +165,9 @@ class SQLiteBackend:
         await conn.create_function("upper", 1, _upper, deterministic=True)
         wrapped = SQLiteConnection(conn)
         await wrapped.run("PRAGMA foreign_keys = ON")
+        # LIKE is case-sensitive on the other backends (minorm's `contains` & co. are); the
+        # case-insensitive lookups compare lower() of both sides instead.
+        await wrapped.run("PRAGMA case_sensitive_like = ON")
         if not self.in_memory:
             await wrapped.run("PRAGMA journal_mode = WAL")
         return wrapped

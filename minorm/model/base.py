@@ -140,6 +140,11 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         instance: Self = loader(values)
         return instance
 
+    def _use_database(self, name: str | None) -> None:
+        """Send this instance's later saves, deletes and loads to the registry's database
+        `name` (what a queryset's `using(name)` does for the instances it returns)."""
+        persistence.use_database(self, name)
+
     # -- dumping ---------------------------------------------------------------------------
 
     def model_dump(self, *, exclude: IncEx | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -154,6 +159,15 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         )
 
     # -- persistence -----------------------------------------------------------------------
+
+    def _prepare_insert(self) -> tuple[dict[str, Any], list[str]]:
+        """For querysets: auto values applied and validated, the row to insert and the
+        names of the fields the database generates."""
+        return persistence.prepare_insert(self)
+
+    def _mark_inserted(self, keys: Sequence[Any] | None) -> None:
+        """For querysets: the row was inserted, with these generated primary key values."""
+        persistence.mark_inserted(self, keys)
 
     async def save(
         self, force_insert: bool = False, values: Mapping[str, Any] | set[str] | None = None

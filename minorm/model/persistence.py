@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from minorm.model.base import Model
 
 PERSISTED = "_persisted"
+USING = "_using"
 
 
 def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
@@ -60,7 +61,22 @@ def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
 
 
 def _database(instance: Model) -> Database:
-    return instance.meta.database
+    """The instance's database: the one it was read from or created on with `using()`, else
+    its model's."""
+    name = (instance.__pydantic_private__ or {}).get(USING)
+    meta = instance.meta
+    if name is None or meta.registry is None:
+        return meta.database
+    return meta.registry.get_database(name)
+
+
+def use_database(instance: Model, name: str | None) -> None:
+    """Make later saves, deletes and loads of `instance` go to the database `name`."""
+    private = instance.__pydantic_private__
+    if private is None:
+        object.__setattr__(instance, "__pydantic_private__", {USING: name})
+    else:
+        private[USING] = name
 
 
 def _pk_clause(instance: Model, table: sa.Table) -> sa.ColumnElement[bool]:
@@ -169,7 +185,9 @@ async def save(
         await signals.post_save.send(sender, instance=instance, created=inserting)
 
 
-async def _insert(instance: Model, table: sa.Table) -> None:
+def insert_row(instance: Model) -> tuple[dict[str, Any], list[str]]:
+    """The column values to insert for `instance`, and the names of the fields the database
+    generates (autoincrement keys and server defaults left unset)."""
     data = instance.__dict__
     row: dict[str, Any] = {}
     generated = []
@@ -180,11 +198,30 @@ async def _insert(instance: Model, table: sa.Table) -> None:
             generated.append(name)
             continue
         row[name] = data.get(name)
+    return row, generated
+
+
+def prepare_insert(instance: Model) -> tuple[dict[str, Any], list[str]]:
+    """Apply the auto values and validate `instance` for an INSERT; see `insert_row`."""
+    _apply_auto_values(instance, set(), inserting=True)
+    _revalidate(instance)
+    return insert_row(instance)
+
+
+def mark_inserted(instance: Model, keys: Sequence[Any] | None) -> None:
+    """Record the generated primary key values `keys` (if known) and that the row exists."""
+    if keys is not None:
+        instance.__dict__.update(zip(instance.meta.pknames, keys, strict=False))
+    _set_persisted(instance, True)
+
+
+async def _insert(instance: Model, table: sa.Table) -> None:
+    row, generated = insert_row(instance)
     pk = await _database(instance).execute(table.insert().values(row))
     pknames = instance.meta.pknames
     if any(name in generated for name in pknames):
         keys = pk if isinstance(pk, tuple) else (pk,)
-        data.update(zip(pknames, keys, strict=False))
+        instance.__dict__.update(zip(pknames, keys, strict=False))
     if any(name not in pknames for name in generated):
         await load(instance)
 

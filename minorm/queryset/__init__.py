@@ -6,8 +6,19 @@ Building SQL is pure; the async methods run it through the model's database. Thi
 works with the model class it is given and its `meta`, never importing `Model`.
 """
 
+from minorm.queryset.aggregates import Aggregate, Avg, Count, Max, Min, Sum
 from minorm.queryset.base import QuerySet
 from minorm.queryset.manager import Manager
 from minorm.queryset.state import QueryState
 
-__all__ = ["Manager", "QuerySet", "QueryState"]
+__all__ = [
+    "Aggregate",
+    "Avg",
+    "Count",
+    "Manager",
+    "Max",
+    "Min",
+    "QuerySet",
+    "QueryState",
+    "Sum",
+]

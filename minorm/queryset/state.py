@@ -1,21 +1,85 @@
 """`QueryState`: everything a queryset will ask for, as one frozen value.
 
-Being immutable and hashable apart from its bound values, a state is also what the compile
-cache is keyed on (see `QuerySet._shape`).
+A state splits into its *shape* (`shape()`: the structure, hashable, what the compile cache is
+keyed on) and its *values* (`values()`: the bound parameters, in the order the statement built
+from the shape binds them). Two querysets that differ only in their values share one compiled
+statement.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
-from minorm.lookups import Clause
+from minorm.lookups import Filter, shape_of, values_of
+
+
+@dataclass(frozen=True, slots=True)
+class ForUpdate:
+    """`select_for_update()` options; `of` holds model classes."""
+
+    nowait: bool = False
+    skip_locked: bool = False
+    of: tuple[type[Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class QueryState:
-    """Everything a queryset will ask for."""
+    """Everything a queryset will ask for.
 
-    where: tuple[Clause, ...] = ()
+    `distinct` is False, True (whole rows) or field names (DISTINCT ON). `combined` holds the
+    parts of a UNION/INTERSECT/EXCEPT as (operator, state) pairs, the first operator being "";
+    the ordering, limit and offset of a combined state apply to the combination.
+    """
+
+    where: tuple[Filter, ...] = ()
     order_by: tuple[str, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    distinct: bool | tuple[str, ...] = False
+    group_by: tuple[str, ...] = ()
+    for_update: ForUpdate | None = None
+    using: str | None = None
+    batch_size: int | None = None
+    combined: tuple[tuple[str, QueryState], ...] = ()
+
+    def shape(self) -> Hashable | None:
+        """The structure of the query without its values; None if it cannot be cached (a raw
+        SQLAlchemy clause in a filter)."""
+        where = tuple([shape_of(node) for node in self.where])
+        if None in where:
+            return None
+        parts = []
+        for op, state in self.combined:
+            shape = state.shape()
+            if shape is None:
+                return None
+            parts.append((op, shape))
+        return (
+            where,
+            self.order_by,
+            self.limit is None,
+            self.offset is None,
+            self.distinct,
+            self.group_by,
+            self.for_update,
+            tuple(parts),
+        )
+
+    def values(self, out: list[Any]) -> None:
+        """Append the bound values to `out`: for each part of a combination its own values,
+        then the filters', the limit's and the offset's."""
+        for _, state in self.combined:
+            state.values(out)
+        for node in self.where:
+            values_of(node, out)
+        if self.limit is not None:
+            out.append(self.limit)
+        if self.offset is not None:
+            out.append(self.offset)
+
+    @property
+    def windowed(self) -> bool:
+        """Whether a limit or an offset is set."""
+        return self.limit is not None or self.offset is not None

@@ -146,3 +146,37 @@ def test_bad_database_names_are_clear_errors() -> None:
         minorm.ConfigurationError, match=r"no extra database 'analytics'.*'replica'"
     ):
         models.get_database("analytics")
+
+
+async def test_using_reads_and_writes_the_named_database(setup: Setup) -> None:
+    await setup.registry.create_all(databases=(None, "replica"))
+    await setup.note.query.create(text="on main")
+    await setup.note.query.using("replica").create(text="on replica")
+    assert [n.text for n in await setup.note.query.all()] == ["on main"]
+    assert [n.text for n in await setup.note.query.using("replica").all()] == ["on replica"]
+    assert await setup.note.query.using("replica").filter(text__startswith="on").count() == 1
+    assert await setup.note.query.using("replica").update(text="moved") == 1
+    assert await setup.replica.fetch_val("SELECT text FROM multi_notes") == "moved"
+    assert await setup.main.fetch_val("SELECT text FROM multi_notes") == "on main"
+    # A pinned model's queries go to its database; using(None) means "the model's own".
+    assert await setup.metric.query.using(None).count() == 0
+    with pytest.raises(minorm.QuerySetError, match=r"no such database; .*replica"):
+        setup.note.query.using("analytics")
+
+
+async def test_instances_remember_the_database_they_came_from(setup: Setup) -> None:
+    await setup.registry.create_all(databases=(None, "replica"))
+    await setup.note.query.create(text="main row")
+    [copy] = await setup.note.query.using("replica").bulk_create([{"text": "replica row"}])
+    loaded = await setup.note.query.using("replica").get(text="replica row")
+    loaded.text = "edited on replica"
+    await loaded.save()
+    copy.text = "edited again"
+    await copy.save()
+    await loaded.load()
+    assert loaded.text == "edited again"
+    assert await setup.replica.fetch_val("SELECT text FROM multi_notes") == "edited again"
+    assert await setup.main.fetch_val("SELECT text FROM multi_notes") == "main row"
+    assert await loaded.delete() == 1
+    assert await setup.note.query.using("replica").count() == 0
+    assert await setup.note.query.count() == 1

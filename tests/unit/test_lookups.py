@@ -42,7 +42,7 @@ SELECT = "SELECT people.id FROM people WHERE "
         ("age__gte", 1, "people.age >= ?"),
         ("age__range", (1, 5), "people.age BETWEEN ? AND ?"),
         ("age__isnull", False, "people.age IS NOT NULL"),
-        ("name__isempty", True, "people.name IS NULL OR people.name = ?"),
+        ("name__isempty", True, "people.name IS NULL OR people.name = ''"),
         ("pk", 3, "people.id = ?"),
     ],
 )
@@ -53,7 +53,7 @@ def test_lookup_sql(key: str, value: object, sql: str) -> None:
 def test_mysql_pattern_lookups_compare_code_points() -> None:
     assert_sql(
         where(lookup(people, "name__icontains", "a")),
-        SELECT + "lower(people.name) LIKE lower(%s) COLLATE utf8mb4_bin ESCAPE '\\\\'",
+        SELECT + "lower(people.name) COLLATE utf8mb4_0900_bin LIKE lower(%s) ESCAPE '\\\\'",
         dialect="mysql",
     )
 
@@ -99,7 +99,7 @@ def test_queryset_sql_is_built_without_a_database() -> None:
         qs.select(),
         "SELECT unit_people.id, unit_people.name, unit_people.age FROM unit_people "
         "WHERE lower(unit_people.name) LIKE lower(?) ESCAPE '\\' AND unit_people.age >= ? "
-        "ORDER BY unit_people.age DESC LIMIT ? OFFSET ?",
+        "ORDER BY unit_people.age DESC LIMIT ? OFFSET 0",
     )
     assert qs.sql().startswith("SELECT unit_people.id")
 

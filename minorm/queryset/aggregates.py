@@ -1,0 +1,84 @@
+"""Aggregate expressions: `Sum`, `Avg`, `Min`, `Max` and `Count` over one field.
+
+`await qs.aggregate(total=Sum("price"), n=Count())` returns `{"total": ..., "n": ...}`; grouped
+querysets take them in `values(...)`. Results come back as the field's Python type (an integer
+sum stays an `int` on every backend), `Avg` as a `float` (a `Decimal` for decimal fields),
+`Count` as an `int`; an aggregate over no rows is None (`Count` is 0).
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+
+def _python_type(column: sa.ColumnElement[Any]) -> Any:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """An SQL aggregate function over the field `field`."""
+
+    field: str
+    function: ClassVar[str] = ""
+
+    def expression(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        """The SQL expression, typed as the column so its result processing applies."""
+        return sa.type_coerce(getattr(sa.func, self.function)(column), column.type)
+
+    def converter(self, column: sa.ColumnElement[Any]) -> Callable[[Any], Any] | None:
+        """How a result value becomes the documented Python type (None: as it comes)."""
+        python_type = _python_type(column)
+        if python_type in (int, float, decimal.Decimal):
+            return python_type  # type: ignore[no-any-return]  # a type is a converter
+        return None
+
+
+class Sum(Aggregate):
+    function = "sum"
+
+
+class Min(Aggregate):
+    function = "min"
+
+
+class Max(Aggregate):
+    function = "max"
+
+
+class Avg(Aggregate):
+    function = "avg"
+
+    def expression(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return sa.func.avg(column)
+
+    def converter(self, column: sa.ColumnElement[Any]) -> Callable[[Any], Any] | None:
+        if _python_type(column) is decimal.Decimal:
+            return lambda value: decimal.Decimal(str(value))
+        return float
+
+
+@dataclass(frozen=True, slots=True)
+class Count(Aggregate):
+    """Rows counted: all of them by default, else the non-NULL (`distinct=True`: distinct)
+    values of `field`."""
+
+    field: str = "*"
+    distinct: bool = False
+    function: ClassVar[str] = "count"
+
+    def expression(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        if self.field == "*":
+            return sa.func.count()
+        return sa.func.count(column.distinct() if self.distinct else column)
+
+    def converter(self, column: sa.ColumnElement[Any]) -> Callable[[Any], Any] | None:
+        return int
