@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeEngine
 
+from minorm.inspectdb.layout import Group, flat
+
 
 @dataclass(slots=True)
 class FieldCall:
@@ -29,8 +31,11 @@ class FieldCall:
     imports: set[str] = field(default_factory=set)
 
     def source(self) -> str:
+        return flat(self.group())
+
+    def group(self) -> Group:
         parts = self.args + [f"{key}={value}" for key, value in self.options.items()]
-        return f"{self.factory}({', '.join(parts)})"
+        return Group(f"{self.factory}(", tuple(parts), ")")
 
 
 @dataclass(frozen=True, slots=True)

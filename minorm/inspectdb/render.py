@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from minorm.inspectdb.columns import EnumType, FieldCall, field_call, literal
+from minorm.inspectdb.layout import Expression, Group, layout
 from minorm.inspectdb.reflect import (
     ReflectedColumn,
+    ReflectedForeignKey,
     ReflectedIndex,
     ReflectedSchema,
     ReflectedTable,
@@ -64,21 +66,27 @@ def _module(schema: ReflectedSchema, imports: set[str], blocks: list[str]) -> st
         + ', written by `minorm inspectdb`."""',
         "",
     ]
-    plain = sorted(i for i in imports | {"import os", "import minorm"} if i.startswith("import "))
-    dialects = sorted(i for i in imports if i.startswith("from "))
-    registry_args = "database" + (f", schema={literal(schema.schema)}" if schema.schema else "")
+    standard = sorted(i for i in imports | {"import os"} if i.split()[1] in _STANDARD)
+    others = sorted(i for i in imports | {"import minorm"} if i not in standard)
+    # isort's order: `import x` lines, then `from x import y` lines.
+    others.sort(key=lambda i: (i.startswith("from "), i))
+    url = Group("os.environ.get(", ('"MINORM_DATABASE_URL"', literal(schema.url)), ")")
+    registry_args = ("database", *((f"schema={literal(schema.schema)}",) if schema.schema else ()))
     lines = [
         *header,
-        *plain,
-        *([""] if dialects else []),
-        *dialects,
+        *standard,
         "",
-        f'database = minorm.Database(os.environ.get("MINORM_DATABASE_URL", {literal(schema.url)}))',
-        f"models = minorm.Registry({registry_args})",
+        *others,
+        "",
+        *layout(Group("minorm.Database(", (url,), ")"), prefix="database = "),
+        *layout(Group("minorm.Registry(", registry_args, ")"), prefix="models = "),
     ]
     if not schema.tables:
         lines.append("# The database has no tables.")
     return "\n".join(lines) + "\n" + "".join(f"\n\n{block}" for block in blocks)
+
+
+_STANDARD = frozenset({"datetime", "decimal", "enum", "os", "typing", "uuid"})
 
 
 # -- names -----------------------------------------------------------------------------------
@@ -150,8 +158,9 @@ def _enum_source(enum_type: EnumType) -> str:
     if all(_member_name(label) for label in labels):
         members = "".join(f"\n{_INDENT}{label} = {literal(label)}" for label in labels)
         return f"class {enum_type.class_name}(enum.Enum):{members}\n"
-    pairs = ", ".join(f"({literal(label)}, {literal(label)})" for label in labels)
-    return f"{enum_type.class_name} = enum.Enum({literal(enum_type.class_name)}, [{pairs}])\n"
+    pairs = tuple(Group("(", (literal(label), literal(label)), ")") for label in labels)
+    call = Group("enum.Enum(", (literal(enum_type.class_name), Group("[", pairs, "]")), ")")
+    return "\n".join(layout(call, prefix=f"{enum_type.class_name} = ")) + "\n"
 
 
 def _member_name(label: str) -> bool:
@@ -186,11 +195,14 @@ def _model_source(
         if column.name in single_unique:
             call.options["unique"] = "True"
         imports |= call.imports
-        note = "  # unknown type: declare it" if isinstance(column.type, sa.types.NullType) else ""
-        lines.append(f"{_INDENT}{own.fields[column.name]} = {call.source()}{note}")
+        if isinstance(column.type, sa.types.NullType):
+            lines.append(f"{_INDENT}# {literal(column.name)} has a type SQLAlchemy does not know:")
+        lines += layout(call.group(), _INDENT, prefix=f"{own.fields[column.name]} = ")
     meta, meta_imports = _meta_lines(schema, table, names, single_index | single_unique)
     imports |= meta_imports
-    lines += ["", f"{_INDENT}class Meta:", *(f"{_INDENT * 2}{line}" for line in meta)]
+    lines += ["", f"{_INDENT}class Meta:"]
+    for target, expression in meta:
+        lines += layout(expression, _INDENT * 2, prefix=f"{target} = ")
     source = "\n".join(lines) + "\n"
     if not table.primary_key:
         reason = (
@@ -254,11 +266,15 @@ def _meta_lines(
     table: ReflectedTable,
     names: dict[str, _Names],
     flagged: set[str],
-) -> tuple[list[str], set[str]]:
+) -> tuple[list[tuple[str, Expression]], set[str]]:
+    """(option, value) of the model's `class Meta`, and the imports they need."""
     fields = names[table.name].fields
     imports: set[str] = set()
-    lines = ["registry = models", f"tablename = {literal(table.name)}"]
-    uniques = []
+    options: list[tuple[str, Expression]] = [
+        ("registry", "models"),
+        ("tablename", literal(table.name)),
+    ]
+    uniques: list[Expression] = []
     for uc in table.unique_constraints:
         if len(uc.columns) == 1 and uc.columns[0] in flagged:
             continue
@@ -266,46 +282,51 @@ def _meta_lines(
         if uc.name is None or uc.name == _default_unique_name(schema.dialect, table.name, uc):
             uniques.append(literal(tuple(field_list)))
         else:
-            uniques.append(
-                f"minorm.UniqueConstraint(fields={literal(field_list)}, name={literal(uc.name)})"
-            )
+            arguments = (f"fields={literal(field_list)}", f"name={literal(uc.name)}")
+            uniques.append(Group("minorm.UniqueConstraint(", arguments, ")"))
     if uniques:
-        lines.append(f"unique_together = [{', '.join(uniques)}]")
-    indexes = [
-        f"minorm.Index(fields={literal([fields[c] for c in ix.columns])}, name={literal(ix.name)}"
-        + (", unique=True)" if ix.unique else ")")
+        options.append(("unique_together", Group("[", tuple(uniques), "]")))
+    indexes: list[Expression] = [
+        Group(
+            "minorm.Index(",
+            (
+                f"fields={literal([fields[c] for c in ix.columns])}",
+                f"name={literal(ix.name)}",
+                *(("unique=True",) if ix.unique else ()),
+            ),
+            ")",
+        )
         for ix in table.indexes
         if ix.name is not None
         and ix.columns
         and not (len(ix.columns) == 1 and not ix.unique and ix.columns[0] in flagged)
     ]
     if indexes:
-        lines.append(f"indexes = [{', '.join(indexes)}]")
-    keys = []
-    for fk in table.foreign_keys:
-        target = names.get(fk.referred_table)
-        referred = [
-            f"{fk.referred_table}.{target.fields.get(c, c) if target else c}"
-            for c in fk.referred_columns
-        ]
-        if fk.referred_schema and fk.referred_schema != schema.schema:
-            referred = [f"{fk.referred_schema}.{r}" for r in referred]
-        options = "".join(
-            f", {key}={literal(value)}"
-            for key, value in (
-                ("name", fk.name),
-                ("ondelete", fk.ondelete),
-                ("onupdate", fk.onupdate),
-            )
-            if value
-        )
-        local = [fields[c] for c in fk.columns]
-        keys.append(
-            f"sqlalchemy.ForeignKeyConstraint({literal(local)}, {literal(referred)}{options})"
-        )
-        imports.add("import sqlalchemy")
+        options.append(("indexes", Group("[", tuple(indexes), "]")))
+    keys: list[Expression] = [_foreign_key(schema, fk, fields, names) for fk in table.foreign_keys]
     if keys:
-        lines.append("constraints = [")
-        lines += [f"{_INDENT}{key}," for key in keys]
-        lines.append("]")
-    return lines, imports
+        options.append(("constraints", Group("[", tuple(keys), "]")))
+        imports.add("import sqlalchemy")
+    return options, imports
+
+
+def _foreign_key(
+    schema: ReflectedSchema,
+    fk: ReflectedForeignKey,
+    fields: dict[str, str],
+    names: dict[str, _Names],
+) -> Group:
+    target = names.get(fk.referred_table)
+    referred = [
+        f"{fk.referred_table}.{target.fields.get(c, c) if target else c}"
+        for c in fk.referred_columns
+    ]
+    if fk.referred_schema and fk.referred_schema != schema.schema:
+        referred = [f"{fk.referred_schema}.{r}" for r in referred]
+    actions = (("name", fk.name), ("ondelete", fk.ondelete), ("onupdate", fk.onupdate))
+    arguments = (
+        literal([fields[c] for c in fk.columns]),
+        literal(referred),
+        *(f"{key}={literal(value)}" for key, value in actions if value),
+    )
+    return Group("sqlalchemy.ForeignKeyConstraint(", arguments, ")")

@@ -4,6 +4,7 @@ models read and write the original tables."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import importlib.util
@@ -259,6 +260,29 @@ async def test_generated_source_declares_fields_and_options(
         assert fields["mood"].kind in ("ChoiceField", "Field")
         assert [m.value for m in fields["mood"].python_type] == ["happy", "sad", "in between"]
         assert books.meta.fields["format"].kind == "ChoiceField"
+
+
+async def test_generated_source_is_lint_clean_and_formatted(
+    inspected: tuple[str, str, ModuleType], tmp_path: Path
+) -> None:
+    _url, source, _module = inspected
+    path = tmp_path / "models.py"
+    path.write_text(source)
+    ruff = [sys.executable, "-m", "ruff"]
+    options = ["--isolated", "--line-length", "100"]
+    checks = [
+        [*ruff, "format", "--check", "--diff", *options, str(path)],
+        [*ruff, "check", *options, "--select", "E,F,W,I", "--ignore", "E501", str(path)],
+    ]
+    for command in checks:
+        done = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,  # where minorm is a third-party package, as in a user's project
+        )
+        output, _ = await done.communicate()
+        assert done.returncode == 0, output.decode()
 
 
 async def test_generated_models_read_and_write_the_tables(

@@ -55,8 +55,9 @@ def test_a_table_becomes_a_model_with_meta() -> None:
         "class OrderItems(minorm.Model):\n"
         "    id = minorm.IntegerField(primary_key=True)\n"
         '    class_ = minorm.CharField(max_length=20, null=True, column_name="class")\n'
-        "    model_name_ = minorm.TextField(server_default=sqlalchemy.text(\"'x'::text\"), "
-        'column_name="model_name")\n'
+        "    model_name_ = minorm.TextField(\n"
+        '        server_default=sqlalchemy.text("\'x\'::text"), column_name="model_name"\n'
+        "    )\n"
         '    f_2nd = minorm.SmallIntegerField(null=True, column_name="2nd")\n'
         '    query_ = minorm.IntegerField(null=True, column_name="query", unique=True)\n'
         "\n"
@@ -65,8 +66,9 @@ def test_a_table_becomes_a_model_with_meta() -> None:
         '        tablename = "order items"\n'
         '        indexes = [minorm.Index(fields=["f_2nd", "class_"], name="by_second", unique=True)]\n'
         "        constraints = [\n"
-        '            sqlalchemy.ForeignKeyConstraint(["query_"], ["others.id"], name="fk_x", '
-        'ondelete="SET NULL"),\n'
+        "            sqlalchemy.ForeignKeyConstraint(\n"
+        '                ["query_"], ["others.id"], name="fk_x", ondelete="SET NULL"\n'
+        "            )\n"
         "        ]\n"
     ) in source
     compile(source, "<generated>", "exec")
