@@ -364,3 +364,78 @@ async def test_tables_limits_the_models(inspected: tuple[str, str, ModuleType]) 
     assert "class Authors" not in source
     with pytest.raises(minorm.ConfigurationError, match=r"no table\(s\) 'nope' in the database"):
         await inspect_database(url, tables=["books", "nope"])
+
+
+# The schema above with what SQLAlchemy's (so Alembic's) reflection cannot see spelled the way
+# it can: on SQLite a NOT NULL rowid key and table-level UNIQUE / FOREIGN KEY clauses (it misses
+# an inline UNIQUE on a quoted column and an inline REFERENCES' ON DELETE); on PostgreSQL a
+# bigserial instead of an identity column (a model cannot declare one); no table without a key.
+CHECK_DDL: dict[str, list[str]] = {
+    "sqlite": [
+        """CREATE TABLE authors (
+            id INTEGER NOT NULL PRIMARY KEY,
+            name VARCHAR(100) NOT NULL,
+            "e-mail" VARCHAR(255),
+            rating NUMERIC(5, 2),
+            active BOOLEAN NOT NULL DEFAULT 1,
+            UNIQUE ("e-mail")
+        )""",
+        "CREATE INDEX ix_authors_name ON authors (name)",
+        """CREATE TABLE books (
+            id INTEGER NOT NULL PRIMARY KEY,
+            author_id INTEGER NOT NULL,
+            title VARCHAR(200) NOT NULL,
+            CONSTRAINT uq_books_author_title UNIQUE (author_id, title),
+            FOREIGN KEY (author_id) REFERENCES authors (id) ON DELETE CASCADE
+        )""",
+    ],
+    "postgresql": [
+        "CREATE TYPE mood AS ENUM ('happy', 'sad')",
+        """CREATE TABLE authors (
+            id serial PRIMARY KEY,
+            name varchar(100) NOT NULL,
+            "e-mail" varchar(255) UNIQUE,
+            rating numeric(5, 2),
+            active boolean NOT NULL DEFAULT true,
+            mood mood,
+            payload jsonb
+        )""",
+        "CREATE INDEX ix_authors_name ON authors (name)",
+        """CREATE TABLE books (
+            id bigserial PRIMARY KEY,
+            author_id integer NOT NULL REFERENCES authors (id) ON DELETE CASCADE,
+            title varchar(200) NOT NULL,
+            CONSTRAINT uq_books_author_title UNIQUE (author_id, title)
+        )""",
+    ],
+    "mysql": DDL["mysql"],
+}
+
+
+async def test_alembic_compares_the_models_with_the_database_and_finds_nothing(
+    backend: str, fresh_url: Callable[[str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from minorm.inspectdb.reflect import async_engine_url
+
+    url = await fresh_url("_inspect")
+    async with Database(url) as db:
+        for statement in CHECK_DDL[backend] + COMMON_DDL[:1]:
+            await db.execute(statement)
+    monkeypatch.setenv("MINORM_DATABASE_URL", url)
+    module = _import(await inspect_database(url), tmp_path)
+
+    def compare(conn: Any) -> list[Any]:
+        options = {"compare_type": True, "compare_server_default": True}
+        context = MigrationContext.configure(conn, opts=options)
+        return list(compare_metadata(context, module.models.metadata))
+
+    engine = create_async_engine(async_engine_url(DatabaseURL(url)))
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(compare) == []
+    finally:
+        await engine.dispose()
