@@ -334,6 +334,10 @@ async def test_one_schema(
     async with Database(url) as db:
         await db.execute("CREATE SCHEMA shop")
         await db.execute("CREATE TABLE shop.items (id serial PRIMARY KEY, label varchar(20))")
+        await db.execute(
+            "CREATE TABLE shop.prices (id serial PRIMARY KEY,"
+            " item_id integer NOT NULL REFERENCES shop.items (id) ON DELETE CASCADE)"
+        )
         await db.execute("CREATE TABLE public.other (id serial PRIMARY KEY)")
     source = await inspect_database(url, schema="shop")
     assert 'minorm.Registry(database, schema="shop")' in source
@@ -341,9 +345,14 @@ async def test_one_schema(
     monkeypatch.setenv("MINORM_DATABASE_URL", url)
     module = _import(source, tmp_path)
     async with module.database:
-        await module.Items.query.create(label="pen")
+        pen = await module.Items.query.create(label="pen")
+        await module.Prices.query.create(item_id=pen.id)
         async with Database(url) as db:
             assert await db.fetch_val("SELECT label FROM shop.items") == "pen"
+            await db.execute("DELETE FROM shop.items")
+            assert await db.fetch_val("SELECT count(*) FROM shop.prices") == 0
+    (key,) = module.Prices.meta.table.foreign_key_constraints
+    assert key.referred_table.fullname == "shop.items"
 
 
 @pytest.mark.backends("postgresql")
