@@ -189,7 +189,7 @@ def _model_source(
             enum=enums.get((table.name, column.name)),
             default_enum_name=f"{table.name}_{own.fields[column.name]}_enum",
         )
-        _add_options(call, column, table, own.fields[column.name], schema.dialect)
+        _add_options(call, column, own.fields[column.name])
         if column.name in single_index:
             call.options["index"] = "True"
         if column.name in single_unique:
@@ -213,9 +213,7 @@ def _model_source(
     return source, imports
 
 
-def _add_options(
-    call: FieldCall, column: ReflectedColumn, table: ReflectedTable, name: str, dialect: str
-) -> None:
+def _add_options(call: FieldCall, column: ReflectedColumn, name: str) -> None:
     if column.primary_key:
         call.options["primary_key"] = "True"
         # An integer key autoincrements unless told otherwise (in a composite key too: on
