@@ -13,8 +13,9 @@ What is sent:
   `created=` whether it inserts a row.
 - `Model.update(**kw)`: `pre_update`/`post_update` only, with `values=` the assigned fields.
 - `Model.delete()`: `pre_delete`/`post_delete` with `instance=`.
-- `QuerySet.update()`/`delete()`: one `pre_*`/`post_*` pair each, with `instance=` the
-  queryset (and `values=` for update); `bulk_create` sends none.
+- `QuerySet.update()`/`delete()`: one `pre_*`/`post_*` pair per call (not per row), with
+  `instance=` the queryset, `values=` the validated column values for update, and `count=` the
+  number of rows on the `post_*` signal; `bulk_create` and `bulk_update` send none.
 """
 
 from __future__ import annotations

@@ -76,7 +76,13 @@ async def update(qs: QuerySet[Any], values: dict[str, Any]) -> int:
     query, params = qs._prepared(("update", names), build)
     if not isinstance(query, ClauseElement):
         params.update({f"v_{name}": value for name, value in row.items()})
-    return int(await qs._database.execute(query, params) or 0)
+    signals = model.meta.signals
+    if signals.pre_update:
+        await signals.pre_update.send(model, instance=qs, values=row)
+    count = int(await qs._database.execute(query, params) or 0)
+    if signals.post_update:
+        await signals.post_update.send(model, instance=qs, values=row, count=count)
+    return count
 
 
 async def delete(qs: QuerySet[Any]) -> int:
@@ -87,7 +93,14 @@ async def delete(qs: QuerySet[Any]) -> int:
         return table.delete().where(*[build_clause(table, node, binder) for node in state.where])
 
     query, params = qs._prepared("delete", build)
-    return int(await qs._database.execute(query, params) or 0)
+    model = cast("Any", qs.model)
+    signals = model.meta.signals
+    if signals.pre_delete:
+        await signals.pre_delete.send(model, instance=qs)
+    count = int(await qs._database.execute(query, params) or 0)
+    if signals.post_delete:
+        await signals.post_delete.send(model, instance=qs, count=count)
+    return count
 
 
 def _instances(qs: QuerySet[ModelT], objs: Sequence[Any]) -> list[ModelT]:

@@ -148,3 +148,27 @@ async def test_custom_signals_and_bad_receivers(models: Models) -> None:
         signals.on_logout.connect(no_kwargs)
     with pytest.raises(minorm.ConfigurationError, match="concrete model class"):
         minorm.pre_save("User")
+
+
+async def test_queryset_update_and_delete_send_one_signal_each(models: Models) -> None:
+    for name in ("a", "b", "c"):
+        await models.user.query.create(name=name)
+    got: list[tuple[str, Any, dict[str, Any]]] = []
+    for event in ("pre_update", "post_update", "pre_delete", "post_delete"):
+
+        def receive(sender: Any, instance: Any, event: str = event, **kwargs: Any) -> None:
+            assert isinstance(instance, minorm.QuerySet)
+            got.append((event, sender, kwargs))
+
+        getattr(models.user.meta.signals, event).connect(receive)
+    assert await models.user.query.filter(name__in=["a", "b"]).update(name="z") == 2
+    assert await models.user.query.filter(name="z").delete() == 2
+    assert got == [
+        ("pre_update", models.user, {"values": {"name": "z"}}),
+        ("post_update", models.user, {"values": {"name": "z"}, "count": 2}),
+        ("pre_delete", models.user, {}),
+        ("post_delete", models.user, {"count": 2}),
+    ]
+    await models.user.query.bulk_create([{"name": "d"}, {"name": "e"}])
+    assert len(got) == 4
+    assert sorted(u.name for u in await models.user.query.all()) == ["c", "d", "e"]
