@@ -8,6 +8,7 @@ state (`Compiler.shape`), so a repeated query does no SQLAlchemy work at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -82,6 +83,37 @@ class CompiledQuery:
         assert self._compiled is not None, "params_of() is only for compiled statements"
         return dict(self._compiled.construct_params(extracted_parameters=key.bindparams) or {})
 
+    def many_rows(self, count: int) -> CompiledQuery:
+        """This single-row `INSERT ... VALUES (...)` as one statement inserting `count` rows.
+
+        The value of parameter `name` for row `i` is named `name__i`; RETURNING, if any, is
+        kept. Building it is string work only, so any row count costs no compilation.
+        """
+        sql = self.sql
+        start = sql.index(" VALUES (") + len(" VALUES ")
+        end = _closing_paren(sql, start) + 1
+        group = sql[start:end]
+        width = len(self.names)
+        if re.search(r"\$\d", group):  # numbered placeholders ($1, ...): renumber each row
+            pieces = re.split(r"\$(\d+)", group)  # text, number, text, number, ..., text
+            groups = [
+                "".join(
+                    piece if n % 2 == 0 else f"${int(piece) + i * width}"
+                    for n, piece in enumerate(pieces)
+                )
+                for i in range(count)
+            ]
+        else:
+            groups = [group] * count
+        query = CompiledQuery(
+            sql[:start] + ", ".join(groups) + sql[end:],
+            tuple(f"{name}__{i}" for i in range(count) for name in self.names),
+            (self._binders or (None,) * width) * count,
+            self.processors or ((None,) if self.returns_rows else None),
+            self.kind,
+        )
+        return query
+
     def process(self, rows: list[Sequence[Any]]) -> list[Sequence[Any]]:
         """Apply the result processors to `rows` (returned unchanged when none applies)."""
         procs = self.processors
@@ -96,6 +128,18 @@ class CompiledQuery:
             )
             for row in rows
         ]
+
+
+def _closing_paren(sql: str, start: int) -> int:
+    depth = 0
+    for index in range(start, len(sql)):
+        if sql[index] == "(":
+            depth += 1
+        elif sql[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise ValueError(f"Unbalanced parentheses in {sql!r}.")
 
 
 def _params(names: Sequence[str]) -> str:

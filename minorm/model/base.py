@@ -169,6 +169,18 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         """For querysets: the row was inserted, with these generated primary key values."""
         persistence.mark_inserted(self, keys)
 
+    @classmethod
+    def _insert_rows(cls, instances: Sequence[Self], revalidate: Sequence[bool]) -> list[Any]:
+        """For querysets: the rows to insert for `instances` (see `persistence.insert_rows`)."""
+        return persistence.insert_rows(cls, instances, revalidate)
+
+    @classmethod
+    def _mark_inserted_many(
+        cls, instances: Sequence[Self], keys: Sequence[Sequence[Any]] | None
+    ) -> None:
+        """For querysets: these rows were inserted, with these generated primary keys."""
+        persistence.mark_inserted_many(cls, instances, keys)
+
     async def save(
         self, force_insert: bool = False, values: Mapping[str, Any] | set[str] | None = None
     ) -> Self:

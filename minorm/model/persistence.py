@@ -7,14 +7,14 @@ builds instances without running validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic
 import sqlalchemy as sa
 
 from minorm.exceptions import ObjectNotFound, ValidationError
-from minorm.fields import MISSING
+from minorm.fields import MISSING, Field
 
 if TYPE_CHECKING:
     from minorm.database import Database
@@ -24,8 +24,26 @@ PERSISTED = "_persisted"
 USING = "_using"
 
 
-def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
-    """A function building a `cls` instance from the values of one row of `cls.table`.
+class Loader:
+    """Builds `cls` instances from rows of `cls.table`: `loader(row)` for one, `loader.many(rows)`
+    for a list of them (the queryset's path, with no call per row)."""
+
+    __slots__ = ("many", "one")
+
+    def __init__(
+        self,
+        one: Callable[[Sequence[Any]], Model],
+        many: Callable[[Iterable[Sequence[Any]]], list[Model]],
+    ) -> None:
+        self.one = one
+        self.many = many
+
+    def __call__(self, values: Sequence[Any]) -> Model:
+        return self.one(values)
+
+
+def make_loader(cls: type[Model]) -> Loader:
+    """The loader building `cls` instances from the values of rows of `cls.table`.
 
     Nothing is validated: the values are taken as the database (after the column types'
     result processing) returns them, in table column order.
@@ -57,7 +75,38 @@ def make_loader(cls: type[Model]) -> Callable[[Sequence[Any]], Model]:
         set_private(instance, {PERSISTED: True})
         return instance
 
-    return load
+    # The many-row loader is generated with the column names written out as a dict display:
+    # building `{"id": v[0], ...}` costs far less than dict(zip(...)) per row. The names are
+    # column keys, written with repr().
+    items = [f"{name!r}: v[{index}]" for index, name in enumerate(names)]
+    if virtual:
+        items.append("**virtual")
+    source = (
+        "def load_many(rows):\n"
+        "    out = []\n"
+        "    append = out.append\n"
+        "    for v in rows:\n"
+        "        instance = new(cls)\n"
+        f"        set_dict(instance, {{{', '.join(items)}}})\n"
+        "        set_fields_set(instance, fields_set.copy())\n"
+        "        set_extra(instance, None)\n"
+        "        set_private(instance, {persisted: True})\n"
+        "        append(instance)\n"
+        "    return out\n"
+    )
+    namespace: dict[str, Any] = {
+        "new": new,
+        "cls": cls,
+        "virtual": virtual,
+        "fields_set": fields_set,
+        "set_dict": set_dict,
+        "set_fields_set": set_fields_set,
+        "set_extra": set_extra,
+        "set_private": set_private,
+        "persisted": PERSISTED,
+    }
+    exec(source, namespace)  # generated from column names only, see above
+    return Loader(load, namespace["load_many"])
 
 
 def _database(instance: Model) -> Database:
@@ -206,6 +255,48 @@ def prepare_insert(instance: Model) -> tuple[dict[str, Any], list[str]]:
     _apply_auto_values(instance, set(), inserting=True)
     _revalidate(instance)
     return insert_row(instance)
+
+
+def insert_rows(
+    cls: type[Model], instances: Sequence[Model], revalidate: Sequence[bool]
+) -> list[dict[str, Any]]:
+    """For bulk inserts: apply each instance's auto values (validating the instances whose
+    `revalidate` flag is set) and return its row, the fields the database generates left out."""
+    fields = cls.meta.column_fields
+    auto = [(n, f) for n, f in fields.items() if type(f).auto_value is not Field.auto_value]
+    generated = {
+        name for name, f in fields.items() if f.is_autoincrement or f.server_default is not None
+    }
+    names = list(fields)
+    rows = []
+    for instance, check in zip(instances, revalidate, strict=True):
+        data = instance.__dict__
+        for name, model_field in auto:
+            value = model_field.auto_value(data.get(name), inserting=True)
+            if value is not MISSING:
+                data[name] = value
+        if check:
+            _revalidate(instance)
+        rows.append(
+            {
+                name: data.get(name)
+                for name in names
+                if name not in generated or data.get(name) is not None
+            }
+        )
+    return rows
+
+
+def mark_inserted_many(
+    cls: type[Model], instances: Sequence[Model], keys: Sequence[Sequence[Any]] | None
+) -> None:
+    """Record generated primary key values (`keys[i]` for `instances[i]`, if known) and that
+    the rows exist."""
+    pknames = cls.meta.pknames
+    for index, instance in enumerate(instances):
+        if keys is not None:
+            instance.__dict__.update(zip(pknames, keys[index], strict=False))
+        _set_persisted(instance, True)
 
 
 def mark_inserted(instance: Model, keys: Sequence[Any] | None) -> None:

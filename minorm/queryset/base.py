@@ -349,8 +349,17 @@ class QuerySet(Generic[ModelT]):
             )
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
-        load = self._loader()
-        return [load(row) for row in rows]
+        return self._load_all(rows)
+
+    def _load_all(self, rows: list[Sequence[Any]]) -> list[ModelT]:
+        loader = self._meta.loader
+        many = getattr(loader, "many", None)
+        instances: list[ModelT] = many(rows) if many is not None else [loader(r) for r in rows]
+        name = self._state.using
+        if name is not None:
+            for instance in instances:
+                cast("Any", instance)._use_database(name)
+        return instances
 
     def _loader(self) -> Callable[[Sequence[Any]], ModelT]:
         """Builds a model from a row; instances read with `using()` remember that database."""

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 ModelT = TypeVar("ModelT")
 
-# Rows per multi-row INSERT: few statement shapes to compile, few round trips.
-INSERT_BATCH = 500
+# Rows per multi-row INSERT at most (fewer where the backend's parameter limit says so).
+# PostgreSQL, SQLite and MariaDB return the rows of a multi-row INSERT ... RETURNING in the
+# order of its VALUES, which is how generated keys are matched to instances.
+INSERT_BATCH = 5000
+# Keys looked up per query by bulk_get_or_create.
+LOOKUP_BATCH = 500
 
 
 def _whole_table(qs: QuerySet[Any], action: str) -> QueryState:
@@ -103,39 +107,42 @@ async def delete(qs: QuerySet[Any]) -> int:
     return count
 
 
-def _instances(qs: QuerySet[ModelT], objs: Sequence[Any]) -> list[ModelT]:
+def _instances(qs: QuerySet[ModelT], objs: Sequence[Any]) -> tuple[list[ModelT], list[bool]]:
+    """The instances for `objs`, and for each whether it still needs validating (an instance
+    given by the caller may have been changed without validation; one built here was not)."""
     model = qs.model
     instances = []
+    given = []
     for obj in objs:
         if isinstance(obj, dict):
             instances.append(model(**obj))
+            given.append(False)
         elif isinstance(obj, cast("type", model)):
             instances.append(cast("ModelT", obj))
+            given.append(True)
         else:
             raise QuerySetError(
                 f"Expected {getattr(model, '__name__', model)} instances or dicts of field "
                 f"values, not {obj!r}."
             )
-    return instances
+    return instances, given
 
 
 async def bulk_create(
     qs: QuerySet[ModelT], objs: Sequence[Any], *, ignore_conflicts: bool
 ) -> list[ModelT]:
-    instances = _instances(qs, objs)
+    instances, given = _instances(qs, objs)
+    model = cast("Any", qs.model)
+    rows = model._insert_rows(instances, given)
     groups: dict[tuple[str, ...], list[tuple[Any, dict[str, Any]]]] = {}
-    for instance in instances:
-        row, _ = cast("Any", instance)._prepare_insert()
+    for instance, row in zip(instances, rows, strict=True):
         groups.setdefault(tuple(row), []).append((instance, row))
     database = qs._database
     for keys, items in groups.items():
-        per_statement = max(
-            1, min(INSERT_BATCH, database.capabilities.max_parameters // max(1, len(keys)))
-        )
-        for start in range(0, len(items), per_statement):
-            await _insert_batch(
-                qs, database, keys, items[start : start + per_statement], ignore_conflicts
-            )
+        size = max(1, min(INSERT_BATCH, database.capabilities.max_parameters // max(1, len(keys))))
+        for start in range(0, len(items), size):
+            batch = items[start : start + size]
+            await _insert_batch(qs, database, keys, batch, ignore_conflicts)
     if qs._state.using is not None:
         for instance in instances:
             cast("Any", instance)._use_database(qs._state.using)
@@ -150,22 +157,19 @@ async def _insert_batch(
     ignore_conflicts: bool,
 ) -> None:
     table = qs.table
+    model = cast("Any", qs.model)
     pk = list(table.primary_key.columns)
     generated = [column for column in pk if column.key not in keys]
     returning = bool(generated) and database.capabilities.returning and not ignore_conflicts
-    if generated and not returning and not ignore_conflicts:
+    if (generated and not returning and not ignore_conflicts) or not keys:
         for instance, row in items:  # no RETURNING: one INSERT per row tells each key
             key = await database.execute(table.insert().values(row))
-            cast("Any", instance)._mark_inserted(key if isinstance(key, tuple) else (key,))
+            instance._mark_inserted(key if isinstance(key, tuple) else (key,))
         return
-    count = len(items)
     dialect = database.dialect.name
 
     def build() -> ClauseElement:
-        rows = [
-            {key: sa.bindparam(f"r{i}_{key}", type_=table.c[key].type) for key in keys}
-            for i in range(count)
-        ]
+        values = {key: sa.bindparam(key, type_=table.c[key].type) for key in keys}
         statement: Any
         if ignore_conflicts and dialect == "postgresql":
             statement = postgresql.insert(table).on_conflict_do_nothing()
@@ -174,24 +178,24 @@ async def _insert_batch(
             if ignore_conflicts:
                 statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
                 statement = statement.prefix_with("IGNORE", dialect="mysql")
-        statement = statement.values(rows) if keys else statement.values({})
+        statement = statement.values(values)
         result: ClauseElement = statement.returning(*pk) if returning else statement
         return result
 
-    compiled = database.compiled(
-        ("bulk_insert", table, keys, count, returning, ignore_conflicts), build
-    )
+    shape = ("bulk_insert", table, keys, returning, ignore_conflicts)
+    compiled = database.compiled(shape, build).many_rows(len(items))
     params = {
-        f"r{i}_{key}": value for i, (_, row) in enumerate(items) for key, value in row.items()
+        f"{key}__{index}": value
+        for index, (_, row) in enumerate(items)
+        for key, value in row.items()
     }
+    instances = [instance for instance, _ in items]
     if returning:
         created = await database.fetch_values(compiled, params)
-        for (instance, _), keys_row in zip(items, created, strict=True):
-            cast("Any", instance)._mark_inserted(tuple(keys_row))
-        return
-    await database.execute(compiled, params)
-    for instance, _ in items:
-        cast("Any", instance)._mark_inserted(None)
+        model._mark_inserted_many(instances, created)
+    else:
+        await database.execute(compiled, params)
+        model._mark_inserted_many(instances, None)
 
 
 async def bulk_update(qs: QuerySet[Any], objs: Sequence[Any], fields: Sequence[str]) -> int:
@@ -288,7 +292,7 @@ async def bulk_get_or_create(
         raise QuerySetError("bulk_get_or_create() needs at least one unique field.")
     for name in names:
         qs._column(name)
-    instances = _instances(qs, objs)
+    instances, _ = _instances(qs, objs)
 
     def key(instance: Any) -> tuple[Any, ...]:
         return tuple(instance.__dict__.get(name) for name in names)
@@ -321,7 +325,7 @@ async def _existing(
     found: dict[tuple[Any, ...], ModelT] = {}
     unique = list(dict.fromkeys(keys))
     per_query = max(
-        1, min(INSERT_BATCH, qs._database.capabilities.max_parameters // (len(names) + 1))
+        1, min(LOOKUP_BATCH, qs._database.capabilities.max_parameters // (len(names) + 1))
     )
     for start in range(0, len(unique), per_query):
         either = Q()
