@@ -119,3 +119,56 @@ def test_namespace_holds_the_registry_models_and_q(app: ModuleType) -> None:
 def test_unknown_kernel_is_a_configuration_error(app: ModuleType) -> None:
     with pytest.raises(minorm.ConfigurationError, match="Unknown shell kernel 'bpython'"):
         run_shell(app.models, kernel="bpython")  # type: ignore[arg-type]  # the error under test
+
+
+@pytest.mark.parametrize("kernel", ["python", "ipython"])
+async def test_a_terminal_session(app: ModuleType, kernel: str) -> None:
+    """The shell on a pseudo-terminal, as a user sees it: prompts, completion set up, echo."""
+    import pty
+    import select
+
+    folder = str(Path(app.__file__ or "").parent)
+    script = f"import {app.__name__} as app; from minorm.shell import run_shell; "
+    script += f"run_shell(app.models, kernel={kernel!r})"
+    env = {**os.environ, "PYTHONPATH": folder, "TERM": "dumb", "NO_COLOR": "1"}
+    main_fd, terminal_fd = pty.openpty()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        stdin=terminal_fd,
+        stdout=terminal_fd,
+        stderr=terminal_fd,
+        env=env,
+        cwd=folder,
+    )
+    os.close(terminal_fd)
+    seen = b""
+
+    async def read_until(marker: bytes) -> None:
+        nonlocal seen
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while marker not in seen:
+            assert loop.time() < deadline, seen.decode(errors="replace")
+            ready, _, _ = select.select([main_fd], [], [], 0)
+            if not ready:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                seen += os.read(main_fd, 4096)
+            except OSError:  # the terminal closed: the shell has ended
+                break
+
+    try:
+        await read_until(b"Top-level await works")
+        os.write(main_fd, b'print("total:", await Person.query.count() * 10)\r')
+        await read_until(b"total: 20")
+        os.write(main_fd, b"exit()\r")
+        assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        os.close(main_fd)
+    assert b"total: 20" in seen
