@@ -7,7 +7,7 @@ import asyncio
 import os
 from typing import Any
 
-from benchmarks import bench_hydration, core
+from benchmarks import bench_hydration, bench_relations, core
 
 URLS = {
     "sqlite": None,
@@ -40,6 +40,7 @@ async def main(backends: list[str], count: int, rounds: int) -> None:
             url = URLS[backend] or f"sqlite:///{tmp}/bench.db"
             try:
                 rows += await core.run(backend, url, count=count, rounds=rounds)
+                rows += await bench_relations.run(backend, url, rounds=rounds)
             except Exception as exc:  # a server that is not there is reported, not fatal
                 print(f"skipped {backend} ({url}): {type(exc).__name__}: {exc}")
     print(table(rows))

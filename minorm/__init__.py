@@ -1,10 +1,13 @@
 """minorm: an async ORM for Python. This module only re-exports the public API."""
 
 from minorm.database import Database
+
+# Relations (issue 5).
 from minorm.exceptions import (
     ConfigurationError,
     DatabaseError,
     DataError,
+    FieldNotLoaded,
     IntegrityError,
     MigrationError,
     MinormError,
@@ -18,6 +21,12 @@ from minorm.exceptions import (
     ValidationError,
 )
 from minorm.fields import (
+    CASCADE,
+    DO_NOTHING,
+    PROTECT,
+    RESTRICT,
+    SET_DEFAULT,
+    SET_NULL,
     BigIntegerField,
     BinaryField,
     BooleanField,
@@ -33,9 +42,14 @@ from minorm.fields import (
     ExcludeField,
     Field,
     FloatField,
+    ForeignKey,
     IntegerField,
     IPAddressField,
     JSONField,
+    ManyToMany,
+    ManyToManyField,
+    OneToOne,
+    OneToOneField,
     PasswordField,
     PGArrayField,
     SmallIntegerField,
@@ -48,6 +62,7 @@ from minorm.lookups import Q
 from minorm.model import Model
 from minorm.queryset import Avg, Count, Manager, Max, Min, QuerySet, Sum
 from minorm.registry import Registry
+from minorm.relations import Prefetch, RelatedManager
 from minorm.signals import (
     Signal,
     post_delete,
@@ -64,6 +79,12 @@ from minorm.url import DatabaseURL
 __version__ = "0.1.0"
 
 __all__ = [
+    "CASCADE",
+    "DO_NOTHING",
+    "PROTECT",
+    "RESTRICT",
+    "SET_DEFAULT",
+    "SET_NULL",
     "Avg",
     "BigIntegerField",
     "BinaryField",
@@ -86,13 +107,17 @@ __all__ = [
     "EmailField",
     "ExcludeField",
     "Field",
+    "FieldNotLoaded",
     "FloatField",
+    "ForeignKey",
     "IPAddressField",
     "Index",
     "IntegerField",
     "IntegrityError",
     "JSONField",
     "Manager",
+    "ManyToMany",
+    "ManyToManyField",
     "Max",
     "MigrationError",
     "Min",
@@ -101,14 +126,18 @@ __all__ = [
     "MultipleObjectsReturned",
     "NotSupportedError",
     "ObjectNotFound",
+    "OneToOne",
+    "OneToOneField",
     "OperationalError",
     "PGArrayField",
     "PasswordField",
+    "Prefetch",
     "ProgrammingError",
     "Q",
     "QuerySet",
     "QuerySetError",
     "Registry",
+    "RelatedManager",
     "Signal",
     "SmallIntegerField",
     "Sum",

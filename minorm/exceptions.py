@@ -30,6 +30,11 @@ class MultipleObjectsReturned(MinormError):
     """A query that must return one row returned several."""
 
 
+class FieldNotLoaded(MinormError, AttributeError):
+    """A field of a partial instance (a related object, or `only()`/`defer()`) was read before
+    it was loaded; `await instance.load()` loads it."""
+
+
 class ValidationError(MinormError):
     """Input that failed validation; `errors` keeps pydantic's per-field details."""
 

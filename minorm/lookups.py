@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -32,6 +32,9 @@ from minorm.exceptions import QuerySetError
 Clause = sa.ColumnElement[bool]
 Binds = list[sa.BindParameter[Any]]
 ESCAPE = "\\"
+
+# The key under which a model table's `info` holds its `RelationPaths` (set by the model layer).
+PATHS = "minorm.paths"
 
 
 def escape_like(value: str) -> str:
@@ -317,7 +320,67 @@ class Raw:
     clause: Clause
 
 
-Filter = Condition | Node | Raw
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A filter through the relation `name` of the table's model: `inner` (a filter on the
+    related table, None for "any related row") decides which related rows count."""
+
+    name: str
+    inner: Filter | None
+
+
+Filter = Condition | Node | Raw | Related
+
+
+class RelationPaths(Protocol):
+    """How lookups and querysets follow the relations of a model table.
+
+    Implemented above this layer (`minorm.relations.ModelPaths`), reached through
+    `table.info[PATHS]`.
+    """
+
+    def handles(self, name: str) -> bool:
+        """Whether `name` is a relation (forward, reverse or many-to-many) of the model."""
+
+    def condition(self, key: str, value: Any) -> Filter:
+        """The checked filter for `key=value`, the first part of `key` being a relation."""
+
+    def build(self, node: Related, binder: Binder) -> Clause:
+        """`node` as a clause on the model's table (a sub-query over the related table)."""
+
+
+def relation_paths(table: sa.FromClause) -> Any:
+    """The `RelationPaths` of a model table (None for a table that is no model's)."""
+    info = getattr(table, "info", None)
+    return None if info is None else info.get(PATHS)
+
+
+class Joins:
+    """The joins one SELECT needs, keyed by relation path so each path is joined once."""
+
+    __slots__ = ("_joins", "table")
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self._joins: dict[str, tuple[sa.FromClause, Clause, bool]] = {}
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(self._joins)
+
+    def get(self, path: str) -> sa.FromClause | None:
+        found = self._joins.get(path)
+        return None if found is None else found[0]
+
+    def add(self, path: str, target: sa.FromClause, onclause: Clause, *, outer: bool) -> None:
+        self._joins[path] = (target, onclause, outer)
+
+    def from_clause(self) -> sa.FromClause:
+        """The table joined (in the order the paths were added) with every path's table."""
+        joined: sa.FromClause = self.table
+        for target, onclause, outer in self._joins.values():
+            joined = joined.join(target, onclause, isouter=outer)
+        return joined
 
 
 class Q:
@@ -390,6 +453,15 @@ def condition(table: sa.Table, key: str, value: Any) -> Filter:
     Raises QuerySetError naming the valid fields, transforms or lookups when one is unknown,
     and when the value cannot be used with the lookup.
     """
+    paths = table.info.get(PATHS)
+    if paths is not None and paths.handles(key.partition("__")[0]):
+        found: Filter = paths.condition(key, value)
+        return found
+    return column_condition(table, key, value)
+
+
+def column_condition(table: sa.Table, key: str, value: Any) -> Filter:
+    """`condition` for a key that names a column (never a relation) of `table`."""
     name, *rest = key.split("__")
     if name == "pk" and len(table.primary_key.columns) > 1:
         return _composite_pk(table, rest, value)
@@ -450,6 +522,11 @@ def shape_of(node: Filter) -> Hashable:
         if any(shape is None for shape in shapes):
             return None
         return (node.connector, node.negated, shapes)
+    if isinstance(node, Related):
+        inner = None if node.inner is None else shape_of(node.inner)
+        if node.inner is not None and inner is None:
+            return None
+        return ("related", node.name, inner)
     return None
 
 
@@ -460,12 +537,17 @@ def values_of(node: Filter, out: list[Any]) -> None:
     elif isinstance(node, Node):
         for child in node.children:
             values_of(child, out)
+    elif isinstance(node, Related) and node.inner is not None:
+        values_of(node.inner, out)
 
 
 def build_clause(table: sa.Table, node: Filter, binder: Binder) -> Clause:
     """`node` as a clause whose values are the bind parameters `binder` hands out."""
     if isinstance(node, Raw):
         return node.clause
+    if isinstance(node, Related):
+        related: Clause = table.info[PATHS].build(node, binder)
+        return related
     if isinstance(node, Node):
         clauses = [build_clause(table, child, binder) for child in node.children]
         if not clauses:

@@ -35,6 +35,8 @@ class Capabilities:
     named_enum_types: bool  # enums are types created apart from tables (PostgreSQL)
     for_update_of: bool = False  # SELECT ... FOR UPDATE OF <tables>
     explain: str = "EXPLAIN"  # the statement prefix that shows a query plan
+    # ON DELETE SET DEFAULT is enforced (MySQL/MariaDB parse it and ignore it).
+    foreign_key_set_default: bool = True
 
 
 class Connection(Protocol):

@@ -173,6 +173,7 @@ def _capabilities(*, returning: bool) -> Capabilities:
         max_parameters=65535,
         lastrowid=True,
         named_enum_types=False,
+        foreign_key_set_default=False,
     )
 
 

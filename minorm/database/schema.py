@@ -30,6 +30,34 @@ async def create_all(db: Database, metadata: sa.MetaData) -> None:
         await db.execute(postgresql.CreateEnumType(enum_type))
     for query in compiled:
         await db.execute(query)
+    if not db.capabilities.foreign_key_set_default:
+        for trigger in _set_default_triggers(db, metadata):
+            await db.execute(trigger)
+
+
+def _set_default_triggers(db: Database, metadata: sa.MetaData) -> list[str]:
+    """Triggers doing ON DELETE SET DEFAULT where the database ignores that action.
+
+    MySQL and MariaDB accept the clause and silently drop it; a BEFORE DELETE trigger on the
+    referenced table sets the referencing column to its default first, so the delete passes
+    the (then restricting) foreign key check.
+    """
+    quote = db.dialect.identifier_preparer.quote
+    triggers = []
+    for table in metadata.sorted_tables:
+        for fk in table.foreign_key_constraints:
+            if (fk.ondelete or "").upper() != "SET DEFAULT" or len(fk.elements) != 1:
+                continue
+            element = fk.elements[0]
+            column, referred = element.parent, element.column
+            name = f"{fk.name or table.name + '_' + column.name}_set_default"[:64]
+            triggers.append(
+                f"CREATE TRIGGER IF NOT EXISTS {quote(name)} BEFORE DELETE ON "
+                f"{quote(referred.table.name)} FOR EACH ROW UPDATE {quote(table.name)} "
+                f"SET {quote(column.name)} = DEFAULT WHERE {quote(column.name)} = "
+                f"OLD.{quote(referred.name)}"
+            )
+    return triggers
 
 
 def _compile(db: Database, statement: sa.schema.ExecutableDDLElement) -> CompiledQuery:

@@ -29,9 +29,28 @@ from minorm.fields.factories import (
     UUIDField,
 )
 from minorm.fields.plain import field_from_annotation
+from minorm.fields.related import (
+    CASCADE,
+    DO_NOTHING,
+    PROTECT,
+    RESTRICT,
+    SET_DEFAULT,
+    SET_NULL,
+    ForeignKey,
+    ManyToMany,
+    ManyToManyField,
+    OneToOne,
+    OneToOneField,
+)
 
 __all__ = [
+    "CASCADE",
+    "DO_NOTHING",
     "MISSING",
+    "PROTECT",
+    "RESTRICT",
+    "SET_DEFAULT",
+    "SET_NULL",
     "BigIntegerField",
     "BinaryField",
     "BooleanField",
@@ -49,9 +68,14 @@ __all__ = [
     "Field",
     "FieldOptions",
     "FloatField",
+    "ForeignKey",
     "IPAddressField",
     "IntegerField",
     "JSONField",
+    "ManyToMany",
+    "ManyToManyField",
+    "OneToOne",
+    "OneToOneField",
     "PGArrayField",
     "PasswordField",
     "SmallIntegerField",

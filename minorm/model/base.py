@@ -8,6 +8,7 @@ Persistence (`save`, `update`, `delete`, `load`) lives in `persistence`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 
@@ -16,11 +17,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from pydantic.main import IncEx
 
-from minorm.exceptions import ValidationError
+from minorm.exceptions import FieldNotLoaded, ValidationError
 from minorm.model import persistence
 from minorm.model.declaration import prepare_namespace
+from minorm.model.linking import link
 from minorm.model.meta import MetaInfo, attach, build_meta
 from minorm.queryset import Manager
+from minorm.relations.prefetch import PREFETCHED
 
 if TYPE_CHECKING:
     from pydantic._internal._model_construction import ModelMetaclass as _PydanticMetaclass
@@ -38,7 +41,16 @@ class ModelMetaclass(_PydanticMetaclass):
     ) -> type:
         if any(isinstance(base, ModelMetaclass) for base in bases):
             namespace = prepare_namespace(bases, namespace)
-        return super().__new__(mcs, name, bases, namespace, **kwargs)
+        cls: Any = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if not getattr(cls, "__pydantic_complete__", True):
+            # Pydantic looks for string annotations (`user: "User"`, or any annotation under
+            # `from __future__ import annotations`) in the frame that called its metaclass,
+            # which is this one; resolve them in the frame that defined the class instead.
+            defining = sys._getframe(1).f_locals
+            cls.__pydantic_parent_namespace__ = dict(defining)
+            cls.model_rebuild(raise_errors=False, _types_namespace=dict(defining))
+        created: type = cls
+        return created
 
 
 class classproperty(Generic[T]):
@@ -94,6 +106,7 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         super().__pydantic_init_subclass__(**kwargs)
         cls.meta = build_meta(cls)
         if not cls.meta.abstract:
+            link(cls)
             attach(cls, persistence.make_loader)
 
     def __init__(self, /, **data: Any) -> None:
@@ -105,6 +118,17 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     # Pydantic calls a custom __init__ from inside its validators (nested models, FastAPI
     # bodies); marking this one as the base init keeps pydantic's own errors there.
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # pydantic's marker
+
+    if not TYPE_CHECKING:
+        # Only reached when normal lookup fails: an unloaded field, a prefetched `to_attr`.
+        def __getattr__(self, name: str) -> Any:
+            cls = type(self)
+            if name in cls.model_fields:
+                raise FieldNotLoaded(_not_loaded_message(cls.__name__, name))
+            private = self.__pydantic_private__
+            if private is not None and name in private.get(PREFETCHED, {}):
+                return private[PREFETCHED][name]
+            return super().__getattr__(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         try:
@@ -160,11 +184,6 @@ class Model(BaseModel, metaclass=ModelMetaclass):
 
     # -- persistence -----------------------------------------------------------------------
 
-    def _prepare_insert(self) -> tuple[dict[str, Any], list[str]]:
-        """For querysets: auto values applied and validated, the row to insert and the
-        names of the fields the database generates."""
-        return persistence.prepare_insert(self)
-
     def _mark_inserted(self, keys: Sequence[Any] | None) -> None:
         """For querysets: the row was inserted, with these generated primary key values."""
         persistence.mark_inserted(self, keys)
@@ -203,6 +222,15 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         """Reload every field from the database; ObjectNotFound if the row is gone."""
         await persistence.load(self)
         return self
+
+
+def _not_loaded_message(model: str, name: str) -> str:
+    return (
+        f"{model}.{name} is not loaded: this {model} is a partial instance (a related object "
+        f"loaded by its primary key only, or a query with only()/defer()). Load it with "
+        f"`await instance.load()`, with select_related(...) on the query that fetched the "
+        f"related object, or by leaving {name!r} out of defer() / adding it to only()."
+    )
 
 
 def _merge_exclude(exclude: IncEx | None, always: frozenset[str]) -> IncEx | None:

@@ -30,6 +30,11 @@ def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> 
             declared[name] = value
             decorate = pydantic.computed_field(return_type=Any, description=value.description)
             ns[name] = decorate(_computed_property(name, value))
+        elif isinstance(value, Field) and not getattr(value, "is_pydantic_field", True):
+            # A many-to-many field is a manager on the class, not a pydantic field.
+            declared[name] = value
+            annotations.pop(name, None)
+            del ns[name]
         elif isinstance(value, Field):
             declared[name] = value
             annotations.setdefault(name, value.annotation())
@@ -61,6 +66,8 @@ def _in_declaration_order(
     )
     ordered: dict[str, Any] = {}
     for name in original:
+        if name not in annotations:
+            continue  # a many-to-many field: no pydantic field
         where = positions.get(name)
         while pending and where is not None and positions.get(pending[0], -1) < where:
             first = pending.pop(0)

@@ -7,6 +7,7 @@ as every model it references is registered.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,10 @@ import sqlalchemy as sa
 from minorm.database import Database
 from minorm.exceptions import ConfigurationError
 from minorm.fields import Field, field_from_annotation
+from minorm.lookups import PATHS
 from minorm.model.declaration import DECLARED, META_OPTIONS
 from minorm.registry import Registry
+from minorm.relations import ModelPaths, Relation
 from minorm.signals import Broadcaster
 from minorm.tables import Index, TableSpec, UniqueTogether, build_table
 
@@ -46,6 +49,8 @@ class MetaInfo:
     constraints: list[sa.Constraint] = field(default_factory=list)
     table: sa.Table | None = None
     loader: Callable[[Sequence[Any]], Any] | None = None
+    # Every way to another model: forward foreign keys, reverse accessors, many-to-many.
+    relations: dict[str, Relation] = field(default_factory=dict)
     signals: Broadcaster = field(default_factory=Broadcaster)
     # The registry's extra database this model lives on (`Meta.database`); None: the main one.
     database_name: str | None = None
@@ -57,8 +62,9 @@ class MetaInfo:
             raise ConfigurationError(f"{self.model_name} has no registry and so no database.")
         return self.registry.get_database(self.database_name)
 
-    @property
+    @functools.cached_property
     def pknames(self) -> tuple[str, ...]:
+        # Cached: read for every `instance.pk`; the fields never change once described.
         return tuple(name for name, f in self.fields.items() if f.primary_key)
 
     @property
@@ -212,7 +218,7 @@ def _missing_references(meta: MetaInfo) -> list[str]:
     return sorted({ref for f in meta.fields.values() for ref in f.references() if ref not in known})
 
 
-def attach(cls: type[Any], make_loader: Callable[[type[Any]], Callable[..., Any]]) -> None:
+def attach(cls: type[Any], make_loader: Callable[..., Callable[..., Any]]) -> None:
     """Register the concrete model `cls` and build its table once its references resolve."""
     meta: MetaInfo = cls.meta
     registry = meta.registry
@@ -221,7 +227,9 @@ def attach(cls: type[Any], make_loader: Callable[[type[Any]], Callable[..., Any]
 
     def build(_: object = None) -> None:
         if meta.table is None and not _missing_references(meta):
-            meta.table = build_table(meta.table_spec(), registry.metadata)
+            table = build_table(meta.table_spec(), registry.metadata)
+            table.info[PATHS] = ModelPaths(cls, make_loader)
+            meta.table = table
             meta.loader = make_loader(cls)
 
     build()

@@ -7,7 +7,7 @@ builds instances without running validation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic
@@ -42,71 +42,105 @@ class Loader:
         return self.one(values)
 
 
-def make_loader(cls: type[Model]) -> Loader:
+def make_loader(
+    cls: type[Model], names: Sequence[str] | None = None, joined: Collection[str] = ()
+) -> Loader:
     """The loader building `cls` instances from the values of rows of `cls.table`.
 
     Nothing is validated: the values are taken as the database (after the column types'
-    result processing) returns them, in table column order.
+    result processing) returns them, in table column order (or in the order of `names`, which
+    gives a partial instance holding only those fields). A foreign key value becomes a partial
+    instance of its target holding the primary key, except the `joined` ones, which the caller
+    replaces by full instances.
     """
     table = cls.meta.require_table()
-    names = tuple(column.key for column in table.columns)
+    all_names = tuple(column.key for column in table.columns)
+    names = all_names if names is None else tuple(names)
+    complete = set(all_names) <= set(names)
     virtual = {
         name: info.get_default(call_default_factory=True)
         for name, info in cls.model_fields.items()
-        if name not in names
+        if name not in all_names
     }
-    fields_set = set(names)
-    new = object.__new__
+    fields = cls.meta.fields
+    converters = tuple(
+        (name, fields[name].to_partial)  # type: ignore[attr-defined]  # a ForeignKeyRelation
+        for name in names
+        if getattr(fields.get(name), "to_partial", None) is not None and name not in joined
+    )
     # The slot descriptors of BaseModel, called directly: the cheapest way to fill an instance.
     slots = pydantic.BaseModel.__dict__
-    set_dict = slots["__dict__"].__set__
-    set_fields_set = slots["__pydantic_fields_set__"].__set__
-    set_extra = slots["__pydantic_extra__"].__set__
-    set_private = slots["__pydantic_private__"].__set__
-
-    def load(values: Sequence[Any]) -> Model:
-        instance = new(cls)
-        data = dict(zip(names, values, strict=False))
-        if virtual:
-            data.update(virtual)
-        set_dict(instance, data)
-        set_fields_set(instance, fields_set.copy())
-        set_extra(instance, None)
-        set_private(instance, {PERSISTED: True})
-        return instance
-
-    # The many-row loader is generated with the column names written out as a dict display:
-    # building `{"id": v[0], ...}` costs far less than dict(zip(...)) per row. The names are
-    # column keys, written with repr().
-    items = [f"{name!r}: v[{index}]" for index, name in enumerate(names)]
-    if virtual:
-        items.append("**virtual")
-    source = (
-        "def load_many(rows):\n"
-        "    out = []\n"
-        "    append = out.append\n"
-        "    for v in rows:\n"
-        "        instance = new(cls)\n"
-        f"        set_dict(instance, {{{', '.join(items)}}})\n"
-        "        set_fields_set(instance, fields_set.copy())\n"
-        "        set_extra(instance, None)\n"
-        "        set_private(instance, {persisted: True})\n"
-        "        append(instance)\n"
-        "    return out\n"
-    )
-    namespace: dict[str, Any] = {
-        "new": new,
+    scope: dict[str, Any] = {
         "cls": cls,
-        "virtual": virtual,
-        "fields_set": fields_set,
-        "set_dict": set_dict,
-        "set_fields_set": set_fields_set,
-        "set_extra": set_extra,
-        "set_private": set_private,
-        "persisted": PERSISTED,
+        "new": object.__new__,
+        "set_dict": slots["__dict__"].__set__,
+        "set_fields_set": slots["__pydantic_fields_set__"].__set__,
+        "set_extra": slots["__pydantic_extra__"].__set__,
+        "set_private": slots["__pydantic_private__"].__set__,
+        "virtual": virtual if complete else {},
+        "PERSISTED": PERSISTED,
     }
-    exec(source, namespace)  # generated from column names only, see above
-    return Loader(load, namespace["load_many"])
+    scope.update({f"convert_{i}": convert for i, (_, convert) in enumerate(converters)})
+    # Loaders run once per row read, so they are generated for these exact names: a dict and
+    # a set display build faster than dict(zip(...)) and a copy (about three times here), and
+    # `load_many` saves a call per row on the queryset's path.
+    variables = [f"v{i}" for i in range(len(names))]
+    position = {name: i for i, name in enumerate(names)}
+    entries = ", ".join(f"{name!r}: {var}" for name, var in zip(names, variables, strict=True))
+    body = [f"{', '.join(variables)}, = values"]
+    for i, (name, _) in enumerate(converters):
+        var = f"v{position[name]}"
+        body += [f"if {var} is not None:", f"    {var} = convert_{i}({var})"]
+    body += [
+        "instance = new(cls)",
+        f"set_dict(instance, {{{entries}, **virtual}})",
+        f"set_fields_set(instance, {{{', '.join(map(repr, names))}}})",
+        "set_extra(instance, None)",
+        "set_private(instance, {PERSISTED: True})",
+    ]
+    source = "\n".join(
+        [
+            "def load(values):",
+            *(f"    {line}" for line in body),
+            "    return instance",
+            "def load_many(rows):",
+            "    out = []",
+            "    append = out.append",
+            "    for values in rows:",
+            *(f"        {line}" for line in body),
+            "        append(instance)",
+            "    return out",
+            "",
+        ]
+    )
+    exec(source, scope)  # the source is built above from field names only
+    return Loader(scope["load"], scope["load_many"])
+
+
+_SLOTS = pydantic.BaseModel.__dict__
+_SET_DICT = _SLOTS["__dict__"].__set__
+_SET_FIELDS_SET = _SLOTS["__pydantic_fields_set__"].__set__
+_SET_EXTRA = _SLOTS["__pydantic_extra__"].__set__
+_SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
+
+
+def make_partial(cls: type[Model], data: dict[str, Any]) -> Model:
+    """A saved `cls` instance holding only `data` (trusted, not validated).
+
+    Reading any other field raises FieldNotLoaded until `await instance.load()`.
+    """
+    instance = object.__new__(cls)
+    _SET_DICT(instance, data)
+    _SET_FIELDS_SET(instance, set(data))
+    _SET_EXTRA(instance, None)
+    _SET_PRIVATE(instance, {PERSISTED: True})
+    return instance
+
+
+def is_partial(instance: Model) -> bool:
+    """Whether some column field of `instance` was not loaded."""
+    data = instance.__dict__
+    return any(name not in data for name in instance.meta.column_fields)
 
 
 def _database(instance: Model) -> Database:
@@ -174,6 +208,9 @@ def _revalidate(instance: Model) -> None:
     from minorm.model.base import validation_error
 
     cls = type(instance)
+    if is_partial(instance):
+        # Only the loaded fields can be checked; each was validated when it was assigned.
+        return
     fields = instance.meta.fields
     # A None the database will fill (server default, autoincrement) is not validated.
     data = {
@@ -221,6 +258,7 @@ async def save(
     if updating and signals.pre_update:
         await signals.pre_update.send(sender, instance=instance, **extra)
     names = set(values or instance.meta.column_fields)
+    names &= set(instance.__dict__)  # a partial instance writes only what it loaded
     _apply_auto_values(instance, names, inserting=inserting)
     _revalidate(instance)
     if inserting:
@@ -247,14 +285,7 @@ def insert_row(instance: Model) -> tuple[dict[str, Any], list[str]]:
             generated.append(name)
             continue
         row[name] = data.get(name)
-    return row, generated
-
-
-def prepare_insert(instance: Model) -> tuple[dict[str, Any], list[str]]:
-    """Apply the auto values and validate `instance` for an INSERT; see `insert_row`."""
-    _apply_auto_values(instance, set(), inserting=True)
-    _revalidate(instance)
-    return insert_row(instance)
+    return _to_db(instance, row), generated
 
 
 def insert_rows(
@@ -268,6 +299,8 @@ def insert_rows(
         name for name, f in fields.items() if f.is_autoincrement or f.server_default is not None
     }
     names = list(fields)
+    # Foreign keys hold related instances: their rows take the primary keys.
+    related = any(getattr(f, "to_db", None) is not None for f in fields.values())
     rows = []
     for instance, check in zip(instances, revalidate, strict=True):
         data = instance.__dict__
@@ -277,13 +310,12 @@ def insert_rows(
                 data[name] = value
         if check:
             _revalidate(instance)
-        rows.append(
-            {
-                name: data.get(name)
-                for name in names
-                if name not in generated or data.get(name) is not None
-            }
-        )
+        row = {
+            name: data.get(name)
+            for name in names
+            if name not in generated or data.get(name) is not None
+        }
+        rows.append(_to_db(instance, row) if related else row)
     return rows
 
 
@@ -317,11 +349,26 @@ async def _insert(instance: Model, table: sa.Table) -> None:
         await load(instance)
 
 
+def _to_db(instance: Model, row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with related instances replaced by their primary keys."""
+    fields = instance.meta.fields
+    for name, value in row.items():
+        to_db = getattr(fields[name], "to_db", None)
+        if to_db is not None and value is not None:
+            try:
+                row[name] = to_db(value)
+            except ValueError as exc:
+                model = type(instance).__name__
+                errors = [{"loc": (name,), "type": "value_error", "msg": str(exc)}]
+                raise ValidationError(f"{model}.{name}: {exc}", errors) from None
+    return row
+
+
 async def _update(instance: Model, table: sa.Table, names: set[str]) -> None:
     pknames = instance.meta.pknames
     columns = instance.meta.column_fields
     row = {name: instance.__dict__[name] for name in names if name in columns}
-    row = {name: value for name, value in row.items() if name not in pknames}
+    row = _to_db(instance, {name: value for name, value in row.items() if name not in pknames})
     if row:
         query = table.update().where(_pk_clause(instance, table)).values(row)
         await _database(instance).execute(query)
@@ -350,5 +397,9 @@ async def load(instance: Model) -> None:
     row = await _database(instance).fetch_one(sa.select(table).where(_pk_clause(instance, table)))
     if row is None:
         raise ObjectNotFound(f"{type(instance).__name__} with pk {instance.pk!r} does not exist.")
-    instance.__dict__.update(zip((c.key for c in table.columns), row, strict=True))
+    loader = instance.meta.loader
+    assert loader is not None  # built with the table
+    fresh = loader(row)
+    instance.__dict__.update(fresh.__dict__)
+    instance.__pydantic_fields_set__.update(fresh.__dict__)
     _set_persisted(instance, True)

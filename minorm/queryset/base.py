@@ -25,7 +25,17 @@ from minorm.exceptions import (
     ObjectNotFound,
     QuerySetError,
 )
-from minorm.lookups import Binder, Clause, Node, Q, build_clause, resolve_column, to_filters
+from minorm.lookups import (
+    Binder,
+    Clause,
+    Joins,
+    Node,
+    Q,
+    build_clause,
+    relation_paths,
+    resolve_column,
+    to_filters,
+)
 from minorm.queryset import writing
 from minorm.queryset.aggregates import Aggregate, Avg, Max, Min, Sum
 from minorm.queryset.state import ForUpdate, QueryState
@@ -35,6 +45,8 @@ if TYPE_CHECKING:
 
 ModelT = TypeVar("ModelT")
 Statement = Callable[[Binder], ClauseElement]
+# The columns of a SELECT: given, or computed against the statement's joins.
+Columns = Iterable[sa.ColumnElement[Any]] | Callable[[Joins], Iterable[sa.ColumnElement[Any]]]
 
 _ONE: sa.ColumnElement[Any] = sa.literal_column("1")
 _COMBINERS = {
@@ -95,9 +107,43 @@ class QuerySet(Generic[ModelT]):
 
     def order_by(self, *names: str) -> Self:
         """Order by field names; a `-` prefix sorts descending. Replaces earlier ordering."""
+        joins = Joins(self.table)
         for name in names:
-            self._column(name.removeprefix("-"))
+            self._column(name.removeprefix("-"), joins)
         return self._with(order_by=names)
+
+    def select_related(self, *paths: str) -> Self:
+        """Load the objects behind these foreign-key paths (`"user"`, `"post__user"`) in the
+        same query, with JOINs (LEFT JOINs where a key may be NULL)."""
+        joined = self._state.select_related + paths
+        self._check_loading(replace(self._state, select_related=joined))
+        return self._with(select_related=joined)
+
+    def prefetch_related(self, *lookups: Any) -> Self:
+        """After the query, load these relations of all fetched rows, one query each.
+
+        Takes relation paths (`"posts_set"`, `"tags__owner"`) and `Prefetch(...)` objects.
+        """
+        paths = relation_paths(self.table)
+        for item in lookups:
+            paths.check_prefetch(item)
+        return self._with(prefetch_related=self._state.prefetch_related + lookups)
+
+    def only(self, *names: str) -> Self:
+        """Load only these fields (and the primary key): the others raise FieldNotLoaded when
+        read. A path (`"user__name"`) loads that related object with only those fields."""
+        if self._state.defer:
+            raise QuerySetError("only() and defer() exclude each other; use one of them.")
+        self._check_loading(replace(self._state, only=names))
+        return self._with(only=names)
+
+    def defer(self, *names: str) -> Self:
+        """Load every field except these: reading one raises FieldNotLoaded."""
+        if self._state.only is not None:
+            raise QuerySetError("only() and defer() exclude each other; use one of them.")
+        deferred = self._state.defer + names
+        self._check_loading(replace(self._state, defer=deferred))
+        return self._with(defer=deferred)
 
     def reverse(self) -> Self:
         """The same rows in the opposite order (primary key order when none was given)."""
@@ -208,37 +254,78 @@ class QuerySet(Generic[ModelT]):
 
     # -- SQL ---------------------------------------------------------------------------------
 
-    def _column(self, name: str) -> sa.Column[Any]:
+    def _column(
+        self, name: str, joins: Joins | None = None, *, why: str = "order_by"
+    ) -> sa.ColumnElement[Any]:
+        """The column `name` stands for; a relation path (`user__name`) joins what it
+        crosses into `joins` (to-many relations only for `values`)."""
+        if "__" in name:
+            column: sa.ColumnElement[Any] = relation_paths(self.table).column(
+                name, joins or Joins(self.table), allow_many=why == "values", why=why
+            )
+            return column
         return resolve_column(self.table, name)
 
-    def _ordering(self, state: QueryState) -> list[sa.UnaryExpression[Any]]:
+    def _check_loading(self, state: QueryState) -> None:
+        """Raise QuerySetError for a bad select_related / only / defer argument."""
+        relation_paths(self.table).layout(state.select_related, state.only, state.defer)
+
+    def _plan(self, state: QueryState, joins: Joins) -> Any:
+        """The columns and row loader for `state`'s select_related / only / defer."""
+        return relation_paths(self.table).plan(state.select_related, state.only, state.defer, joins)
+
+    def query_plan(self) -> tuple[sa.Select[Any], Callable[[Sequence[Any]], ModelT]]:
+        """The SELECT `await qs` runs (values embedded) and the function turning one of its
+        rows into a model instance, for code that adds columns or joins to the query."""
+        state = self._state
+        values: list[Any] = []
+        state.values(values)
+        statement = self._statement(state, self._row_columns(state), Binder(values))
+        return cast("sa.Select[Any]", statement), self._loader(state)
+
+    async def run_prefetch(self, instances: Sequence[ModelT]) -> None:
+        """Run this queryset's `prefetch_related` lookups for `instances`."""
+        if self._state.prefetch_related and instances:
+            await relation_paths(self.table).prefetch(instances, self._state.prefetch_related)
+
+    def _row_columns(self, state: QueryState) -> Columns:
+        if not (state.select_related or state.only is not None or state.defer):
+            return self.table.columns
+        return lambda joins: self._plan(state, joins).columns
+
+    def _ordering(self, state: QueryState, joins: Joins) -> list[sa.UnaryExpression[Any]]:
         names = state.order_by
         if not names and isinstance(state.distinct, tuple):
             names = state.distinct  # DISTINCT ON needs its fields first in ORDER BY
         ordering = []
         for name in names:
-            column = self._column(name.removeprefix("-"))
+            column = self._column(name.removeprefix("-"), joins)
             ordering.append(column.desc() if name.startswith("-") else column.asc())
         return ordering
 
     def _statement(
-        self, state: QueryState, columns: Iterable[sa.ColumnElement[Any]], binder: Binder
+        self, state: QueryState, columns: Columns, binder: Binder
     ) -> sa.Select[Any] | sa.CompoundSelect[Any]:
         """The SELECT of `columns` for `state`, binding values through `binder` in the order
         `QueryState.values` lists them."""
         if state.combined:
             return self._compound(state, columns, binder)
         table = self.table
-        query = sa.select(*columns).select_from(table)
+        joins = Joins(table)
+        selected = list(columns(joins) if callable(columns) else columns)
+        grouping = [self._column(name, joins) for name in state.group_by]
+        fields = state.distinct if isinstance(state.distinct, tuple) else ()
+        distinct = [self._column(name, joins) for name in fields]
+        ordering = self._ordering(state, joins)
+        query: sa.Select[Any] = sa.select(*selected).select_from(joins.from_clause())
         if state.where:
             query = query.where(*[build_clause(table, node, binder) for node in state.where])
-        if state.group_by:
-            query = query.group_by(*[self._column(name) for name in state.group_by])
+        if grouping:
+            query = query.group_by(*grouping)
         if state.distinct is True:
             query = query.distinct()
         elif state.distinct:
-            query = query.ext(distinct_on(*[self._column(name) for name in state.distinct]))
-        ordering = self._ordering(state)
+            query = query.ext(distinct_on(*distinct))
         if ordering:
             query = query.order_by(*ordering)
         query = cast("sa.Select[Any]", _window(query, state, binder))
@@ -252,7 +339,7 @@ class QuerySet(Generic[ModelT]):
         return query
 
     def _compound(
-        self, state: QueryState, columns: Iterable[sa.ColumnElement[Any]], binder: Binder
+        self, state: QueryState, columns: Columns, binder: Binder
     ) -> sa.CompoundSelect[Any]:
         group: list[Any] = []
         current = ""
@@ -270,7 +357,7 @@ class QuerySet(Generic[ModelT]):
         if state.order_by:
             ordering = []
             for name in state.order_by:
-                key = self._column(name.removeprefix("-")).key
+                key = str(self._column(name.removeprefix("-")).key)
                 if key not in compound.selected_columns:
                     raise QuerySetError(
                         f"A combined queryset is ordered by the columns it selects; {key!r} "
@@ -319,7 +406,9 @@ class QuerySet(Generic[ModelT]):
         values embedded."""
         values: list[Any] = []
         self._state.values(values)
-        statement = self._statement(self._state, columns or self.table.columns, Binder(values))
+        statement = self._statement(
+            self._state, columns or self._row_columns(self._state), Binder(values)
+        )
         return cast("sa.Select[Any]", statement)
 
     def sql(self) -> str:
@@ -338,7 +427,7 @@ class QuerySet(Generic[ModelT]):
         return database
 
     def _rows_query(self, state: QueryState) -> tuple[Query, dict[str, Any]]:
-        columns = self.table.columns
+        columns = self._row_columns(state)
         return self._prepared("rows", lambda b: self._statement(state, columns, b), state)
 
     async def _fetch(self, state: QueryState) -> list[ModelT]:
@@ -349,28 +438,36 @@ class QuerySet(Generic[ModelT]):
             )
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
-        return self._load_all(rows)
-
-    def _load_all(self, rows: list[Sequence[Any]]) -> list[ModelT]:
-        loader = self._meta.loader
-        many = getattr(loader, "many", None)
-        instances: list[ModelT] = many(rows) if many is not None else [loader(r) for r in rows]
-        name = self._state.using
-        if name is not None:
-            for instance in instances:
-                cast("Any", instance)._use_database(name)
+        load = self._loader(state)
+        many = getattr(load, "many", None)
+        instances: list[ModelT] = many(rows) if many is not None else [load(r) for r in rows]
+        if state.prefetch_related and instances:
+            await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
 
-    def _loader(self) -> Callable[[Sequence[Any]], ModelT]:
-        """Builds a model from a row; instances read with `using()` remember that database."""
+    def _loader(self, state: QueryState) -> Callable[[Sequence[Any]], ModelT]:
+        """Builds a model from a row (with its select_related objects, or partial for only /
+        defer); instances read with `using()` remember that database."""
         load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
-        name = self._state.using
+        if state.select_related or state.only is not None or state.defer:
+            paths = relation_paths(self.table)
+            _, load = paths.layout(state.select_related, state.only, state.defer)
+        name = state.using
         if name is None:
             return load
+
+        keys = [n for n, f in self._meta.fields.items() if hasattr(f, "to_partial")]
+        related = [*keys, *state.select_related]  # foreign keys: partial or joined objects
 
         def load_using(row: Sequence[Any]) -> ModelT:
             instance = load(row)
             cast("Any", instance)._use_database(name)
+            for path in related:  # the related objects come from the same database
+                found: Any = instance
+                for part in path.split("__"):
+                    found = None if found is None else found.__dict__.get(part)
+                if found is not None:
+                    found._use_database(name)
             return instance
 
         return load_using
@@ -384,12 +481,27 @@ class QuerySet(Generic[ModelT]):
     async def iterate(self, batch_size: int | None = None) -> AsyncIterator[ModelT]:
         """Yield the models as they arrive, fetching `batch_size` rows per round trip
         (default: the queryset's `batch_size()`, else 1000). Outside a transaction the rows
-        stream on a connection of their own, so queries inside the loop work."""
+        stream on a connection of their own, so queries inside the loop work. With
+        `prefetch_related`, each batch is prefetched before its models are yielded."""
         size = batch_size or self._state.batch_size or 1000
         query, params = self._rows_query(self._state)
-        load = self._loader()
-        async for row in self._database.iterate(query, params, batch_size=size):
-            yield load(row)
+        load = self._loader(self._state)
+        rows = self._database.iterate(query, params, batch_size=size)
+        if not self._state.prefetch_related:
+            async for row in rows:
+                yield load(row)
+            return
+        batch: list[ModelT] = []
+        async for row in rows:
+            batch.append(load(row))
+            if len(batch) == size:
+                await self.run_prefetch(batch)
+                for instance in batch:
+                    yield instance
+                batch = []
+        await self.run_prefetch(batch)
+        for instance in batch:
+            yield instance
 
     async def get(self, *filters: Q | Clause, **lookups: Any) -> ModelT:
         """Return the single row matching the filters.
@@ -523,18 +635,25 @@ class QuerySet(Generic[ModelT]):
         names = [fields] if isinstance(fields, str) else list(fields)
         if not names:
             raise QuerySetError("values() needs at least one field name.")
-        return [self._column(name).key for name in names]
+        joins = Joins(self.table)
+        for name in names:
+            self._column(name, joins, why="values")  # checks
+        return [name if "__" in name else str(self._column(name).key) for name in names]
 
     async def _projected(
         self, names: list[str], aggregates: dict[str, Aggregate]
     ) -> list[Sequence[Any]]:
         state = self._state
-        columns: list[sa.ColumnElement[Any]] = [self._column(name) for name in names]
-        converters: list[Callable[[Any], Any] | None] = [None] * len(columns)
+        extra: list[sa.ColumnElement[Any]] = []
+        converters: list[Callable[[Any], Any] | None] = [None] * len(names)
         for label, aggregate in aggregates.items():
             column = self._aggregate_column(label, aggregate)
-            columns.append(aggregate.expression(column).label(label))
+            extra.append(aggregate.expression(column).label(label))
             converters.append(aggregate.converter(column))
+
+        def columns(joins: Joins) -> list[sa.ColumnElement[Any]]:
+            return [*(self._column(name, joins, why="values") for name in names), *extra]
+
         kind = ("values", tuple(names), tuple(aggregates.items()))
         query, params = self._prepared(kind, lambda b: self._statement(state, columns, b))
         rows = await self._database.fetch_values(query, params)
@@ -601,7 +720,7 @@ class QuerySet(Generic[ModelT]):
         database = self._database
         values: list[Any] = []
         self._state.values(values)
-        statement = self._statement(self._state, self.table.columns, Binder(values))
+        statement = self._statement(self._state, self._row_columns(self._state), Binder(values))
         rows = await database.fetch_all(_Explain(statement, database.capabilities.explain))
         return "\n".join(_plan_line(row) for row in rows)
 

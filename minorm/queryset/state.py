@@ -43,6 +43,11 @@ class QueryState:
     using: str | None = None
     batch_size: int | None = None
     combined: tuple[tuple[str, QueryState], ...] = ()
+    # Relations (minorm.relations): joined objects, prefetches, partial loading.
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[Any, ...] = ()
+    only: tuple[str, ...] | None = None
+    defer: tuple[str, ...] = ()
 
     def shape(self) -> Hashable | None:
         """The structure of the query without its values; None if it cannot be cached (a raw
@@ -65,6 +70,9 @@ class QueryState:
             self.group_by,
             self.for_update,
             tuple(parts),
+            self.select_related,
+            self.only,
+            self.defer,
         )
 
     def values(self, out: list[Any]) -> None:

@@ -1,8 +1,9 @@
 """The writing side of `QuerySet`: update, delete, bulk operations and get-or-create.
 
 Statements are compiled once per shape through `Database.compiled`, like the reading side.
-Model instances are prepared for insertion by the model's own `_prepare_insert` (auto values,
-validation) and told about their generated keys by `_mark_inserted`.
+Model instances are prepared for insertion by the model's own `_insert_rows` (auto values,
+validation, related instances as keys) and told about their generated keys by
+`_mark_inserted` / `_mark_inserted_many`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,13 @@ def validated(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
     scratch = model.model_construct()
     for name, value in values.items():
         setattr(scratch, name, value)  # validates, raising minorm's ValidationError
-    return {name: scratch.__dict__[name] for name in values}
+    return {name: _column_value(columns[name], scratch.__dict__[name]) for name in values}
+
+
+def _column_value(field: Any, value: Any) -> Any:
+    """What a column stores for a field value: a related instance becomes its key."""
+    to_db = getattr(field, "to_db", None)  # foreign keys have one
+    return value if to_db is None or value is None else to_db(value)
 
 
 async def update(qs: QuerySet[Any], values: dict[str, Any]) -> int:
@@ -234,7 +241,7 @@ async def bulk_update(qs: QuerySet[Any], objs: Sequence[Any], fields: Sequence[s
     rows = [
         {
             **{f"k_{n}": instance.__dict__[n] for n in pknames},
-            **{f"v_{n}": instance.__dict__[n] for n in names},
+            **{f"v_{n}": _column_value(columns[n], instance.__dict__[n]) for n in names},
         }
         for instance in instances
     ]

@@ -1,0 +1,169 @@
+"""The body of a minorm project's `env.py`: run Alembic over the app's async driver.
+
+`run_migrations(context)` reads the `MigrationState` a minorm command put in
+`Config.attributes`, configures Alembic for the registry's metadata and database, and runs the
+migrations on SQLAlchemy's `AsyncEngine` (asyncpg, aiosqlite or asyncmy, through
+`run_sync`), one transaction per migration where the database has transactional DDL. Offline
+(`--sql`) it only needs the dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import logging.config
+import os
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from alembic.environment import EnvironmentContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from minorm.exceptions import ConfigurationError
+from minorm.migrations.autogenerate import process_revision_directives, render_item
+from minorm.migrations.state import STATE_KEY, MigrationState
+from minorm.registry import Registry
+from minorm.url import DatabaseURL
+
+T = TypeVar("T")
+
+# Query-string options the minorm core reads itself; the driver never sees them.
+_CORE_OPTIONS = frozenset({"min_size", "max_size", "pool_timeout", "prepared_statements"})
+_ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+
+
+def state_of(context: EnvironmentContext) -> MigrationState:
+    """The state the minorm command left in the config; a clear error outside minorm."""
+    state = context.config.attributes.get(STATE_KEY)
+    if not isinstance(state, MigrationState):
+        raise ConfigurationError(
+            "This env.py runs through minorm: use the `minorm` command (or the functions of "
+            "minorm.migrations), not `alembic` directly."
+        )
+    return state
+
+
+def run_migrations(context: EnvironmentContext, **configure_options: Any) -> None:
+    """Run the command Alembic is executing, online or offline (`--sql`).
+
+    `configure_options` are passed on to `context.configure` (for example `include_object`)
+    and override minorm's choices.
+    """
+    state = state_of(context)
+    registry = state.registry()
+    _configure_logging(context)
+    url = registry.database.url
+    options: dict[str, Any] = {
+        "target_metadata": main_metadata(registry),
+        "compare_type": compare_type,
+        "compare_server_default": True,
+        "render_as_batch": url.backend == "sqlite",
+        "transaction_per_migration": True,
+        "process_revision_directives": process_revision_directives,
+        "render_item": render_item,
+        **configure_options,
+    }
+    if context.is_offline_mode():
+        context.configure(dialect_name=dialect_name(url), literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    run_coroutine(_run_online(context, url, options))
+
+
+_MYSQL_BLOBS = ((255, "TINYBLOB"), (65535, "BLOB"), (16777215, "MEDIUMBLOB"))
+
+
+def compare_type(
+    context: Any,
+    inspected_column: sa.Column[Any],
+    metadata_column: sa.Column[Any],
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """Alembic's type comparison, minus what a database stores in its own spelling.
+
+    MySQL keeps `BLOB(n)` as the smallest BLOB type holding n bytes (TINYBLOB, BLOB, ...).
+    Returns None to let Alembic compare.
+    """
+    if context.dialect.name == "mysql" and isinstance(metadata_type, sa.LargeBinary):
+        length = metadata_type.length
+        if length is not None:
+            expected = next((name for limit, name in _MYSQL_BLOBS if length <= limit), "LONGBLOB")
+            return type(inspected_type).__name__ != expected
+    return None
+
+
+def main_metadata(registry: Registry) -> sa.MetaData:
+    """The tables that live on the registry's main database (not `Meta.database`-pinned)."""
+    tables = registry.tables_for(None)
+    if len(tables) == len(registry.metadata.tables):
+        return registry.metadata
+    subset = sa.MetaData(schema=registry.schema)
+    for table in tables:
+        table.to_metadata(subset)
+    return subset
+
+
+def dialect_name(url: DatabaseURL) -> str:
+    """The SQLAlchemy dialect name for `url` (`mariadb` for a MariaDB URL)."""
+    return "mariadb" if url.is_mariadb else url.backend
+
+
+def async_engine_url(url: DatabaseURL) -> tuple[sa.URL, dict[str, Any]]:
+    """SQLAlchemy's async URL for `url` and the connect arguments for its driver."""
+    backend = url.backend
+    driver = _ASYNC_DRIVERS.get(backend) or f"{dialect_name(url)}+asyncmy"
+    options = {
+        key: value[-1] if isinstance(value, tuple) else value
+        for key, value in url.options.items()
+        if key not in _CORE_OPTIONS
+    }
+    return url.sqlalchemy_url.set(drivername=driver, query={}), options
+
+
+async def _run_online(
+    context: EnvironmentContext, url: DatabaseURL, options: dict[str, Any]
+) -> None:
+    sa_url, connect_args = async_engine_url(url)
+    engine = create_async_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run_on_connection, context, options)
+    finally:
+        await engine.dispose()
+
+
+def _run_on_connection(
+    connection: sa.Connection, context: EnvironmentContext, options: dict[str, Any]
+) -> None:
+    context.configure(connection=connection, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to the end from synchronous code.
+
+    Inside a running event loop (a migration started from an async app's start-up) it runs
+    on a fresh loop in a worker thread, because a loop cannot be re-entered.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _configure_logging(context: EnvironmentContext) -> None:
+    """Apply alembic.ini's logging sections, unless the process configured logging itself."""
+    if logging.getLogger().handlers:
+        return
+    name = context.config.config_file_name
+    if name and os.path.exists(name):
+        parser_sections = context.config.file_config.sections()
+        if "loggers" in parser_sections:
+            logging.config.fileConfig(name, disable_existing_loggers=False)

@@ -1,0 +1,356 @@
+"""`ModelPaths`: related lookup paths (`user__name`, `posts_set__title`, `tags__name__in`).
+
+Filters follow a relation with a sub-query, `posts.user IN (SELECT users.id FROM users WHERE
+...)`, at any depth, so a to-many relation never duplicates rows and `exclude()` means "no
+related row matches". Ordering, `values()` and `select_related()` need the related columns
+themselves and join instead: one LEFT JOIN per path (an INNER JOIN along non-null foreign keys),
+each path joined once per query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from minorm.exceptions import QuerySetError
+from minorm.lookups import (
+    OPERATORS,
+    PATHS,
+    Binder,
+    Clause,
+    Filter,
+    Joins,
+    Node,
+    Related,
+    build_clause,
+    column_condition,
+    condition,
+)
+from minorm.relations import prefetch
+from minorm.relations.graph import Relation, pk_values
+
+Loader = Callable[[Sequence[Any]], Any]
+LoaderFactory = Callable[[type[Any], Sequence[str] | None, frozenset[str]], Loader]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPlan:
+    """The columns a query selects and how one row of them becomes a model instance."""
+
+    columns: list[sa.ColumnElement[Any]]
+    build: Loader
+
+
+def paths_of(model: type[Any]) -> ModelPaths:
+    paths: ModelPaths = model.meta.require_table().info[PATHS]
+    return paths
+
+
+class ModelPaths:
+    """The `RelationPaths` of one model (see `minorm.lookups.RelationPaths`)."""
+
+    def __init__(self, model: type[Any], make_loader: LoaderFactory) -> None:
+        self.model = model
+        self._make_loader = make_loader
+        self._loaders: dict[tuple[tuple[str, ...] | None, frozenset[str]], Loader] = {}
+        self._layouts: dict[Any, tuple[list[tuple[str, tuple[str, ...]]], Loader]] = {}
+
+    @property
+    def relations(self) -> dict[str, Relation]:
+        relations: dict[str, Relation] = self.model.meta.relations
+        return relations
+
+    @property
+    def table(self) -> sa.Table:
+        table: sa.Table = self.model.meta.require_table()
+        return table
+
+    def handles(self, name: str) -> bool:
+        return name in self.model.meta.relations
+
+    def loader(
+        self, names: tuple[str, ...] | None = None, joined: frozenset[str] = frozenset()
+    ) -> Loader:
+        """A cached row -> instance function for `names` (every column when None); the
+        foreign keys in `joined` are left as they are (select_related replaces them)."""
+        key = (names, joined)
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = self._loaders[key] = self._make_loader(self.model, names, joined)
+        return loader
+
+    # -- prefetch_related ---------------------------------------------------------------
+
+    def check_prefetch(self, item: Any) -> None:
+        """Raise QuerySetError for a prefetch whose path this model does not have."""
+        prefetch.check(self.model, prefetch.as_prefetch(item))
+
+    async def prefetch(self, instances: Sequence[Any], items: Sequence[Any]) -> None:
+        """Load the related rows `items` name for `instances`, one query per relation."""
+        await prefetch.prefetch(self.model, instances, items)
+
+    # -- filters ------------------------------------------------------------------------
+
+    def condition(self, key: str, value: Any) -> Filter:
+        """The filter for `relation__rest=value` on this model (see `RelationPaths`)."""
+        name, _, rest = key.partition("__")
+        relation = self.relations[name]
+        target = relation.target_table
+        first = rest.partition("__")[0]
+        op_only = rest == "" or (first in OPERATORS and not _is_field(relation.target, first))
+        if relation.kind == "forward":
+            if op_only:
+                return column_condition(
+                    self.table, f"{relation.local}__{rest or 'exact'}", pk_values(value)
+                )
+            return Related(name, condition(target, rest, value))
+        if rest == "isnull":
+            # NOT (pk IN (keys that have a related row)) for "has none".
+            return Node("AND", bool(value), (Related(name, None),))
+        if op_only:
+            key = f"{relation.target_pkname}__{rest or 'exact'}"
+            return Related(name, column_condition(target, key, pk_values(value)))
+        return Related(name, condition(target, rest, value))
+
+    def build(self, node: Related, binder: Binder) -> Clause:
+        """`node` as `local IN (SELECT ... FROM related WHERE ...)`: never repeats a row."""
+        relation = self.relations[node.name]
+        target = relation.target_table
+        inner = None if node.inner is None else build_clause(target, node.inner, binder)
+        if relation.kind == "forward":
+            assert inner is not None
+            selected = sa.select(target.c[relation.remote]).where(inner)
+        elif relation.kind == "m2m":
+            through = relation.through_table
+            link = through.c[relation.through_local]
+            selected = sa.select(link)
+            if inner is not None:
+                matching = sa.select(target.c[relation.remote]).where(inner).correlate(None)
+                selected = selected.where(through.c[relation.through_remote].in_(matching))
+        else:
+            link = target.c[relation.remote]
+            selected = sa.select(link).where(link.is_not(None))
+            if inner is not None:
+                selected = selected.where(inner)
+        return self.table.c[relation.local].in_(selected.correlate(None))
+
+    # -- joined columns -----------------------------------------------------------------
+
+    def join(
+        self, parts: Sequence[str], joins: Joins, *, allow_many: bool, why: str
+    ) -> tuple[type[Any], sa.FromClause]:
+        """Join the relations `parts` (each joined once per `joins`); returns the last model
+        and the table (alias) it is read from."""
+        current: sa.FromClause = joins.table
+        model, outer, prefix = self.model, False, ""
+        for part in parts:
+            relation = _relation(model, part, why)
+            if relation.many and not allow_many:
+                raise QuerySetError(
+                    f"{why}: {model.__name__}.{part} is a to-many relation and would repeat "
+                    f"rows; only foreign keys and one-to-one fields can be followed here "
+                    f"(use prefetch_related({prefix + part!r}) to load related rows)."
+                )
+            key = prefix + part
+            outer = outer or relation.nullable or relation.many
+            found = joins.get(key)
+            if found is None:
+                found = _add_join(relation, current, key, joins, outer=outer)
+            model, current, prefix = relation.target, found, key + "__"
+        return model, current
+
+    def column(
+        self, path: str, joins: Joins, *, allow_many: bool, why: str
+    ) -> sa.ColumnElement[Any]:
+        """The column `path` names (`name`, `user__name`, `user__publisher__id`), joining
+        what it crosses."""
+        parts = path.split("__")
+        model, source = self.join(parts[:-1], joins, allow_many=allow_many, why=why)
+        name = parts[-1]
+        meta = model.meta
+        if name == "pk":
+            name = meta.pknames[0]
+        relation = meta.relations.get(name)
+        if relation is not None and relation.kind != "forward":
+            raise QuerySetError(
+                f"{why}: {path!r} names the relation {model.__name__}.{name}; name one of its "
+                f"fields instead, e.g. '{path}__{relation.target_pkname}'."
+            )
+        if name not in source.c:
+            valid = ", ".join(sorted(["pk", *meta.require_table().c.keys(), *meta.relations]))
+            raise QuerySetError(
+                f"{why}: unknown field {parts[-1]!r} in {path!r} on {model.__name__}; "
+                f"valid names: {valid}."
+            )
+        column: sa.ColumnElement[Any] = source.c[name]
+        return column
+
+    # -- select_related / only / defer --------------------------------------------------
+
+    def plan(
+        self,
+        related: Sequence[str],
+        only: Sequence[str] | None,
+        defer: Sequence[str],
+        joins: Joins,
+    ) -> LoadPlan:
+        """What to select for `select_related(*related)`, `only(*only)` and `defer(*defer)`:
+        the columns (joining into `joins`) and the row loader."""
+        layout, build = self.layout(related, only, defer)
+        columns: list[sa.ColumnElement[Any]] = []
+        for path, names in layout:
+            if path:
+                _, source = self.join(path.split("__"), joins, allow_many=False, why="")
+            else:
+                source = self.table
+            columns.extend(source.c[name] for name in names)
+        return LoadPlan(columns, build)
+
+    def layout(
+        self, related: Sequence[str], only: Sequence[str] | None, defer: Sequence[str]
+    ) -> tuple[list[tuple[str, tuple[str, ...]]], Loader]:
+        """The fields loaded per path ("" for the model itself) and the row loader; checked
+        (QuerySetError) and cached per arguments."""
+        key = (tuple(related), None if only is None else tuple(only), tuple(defer))
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = self._layout(related, only, defer)
+        return found
+
+    def _layout(
+        self, related: Sequence[str], only: Sequence[str] | None, defer: Sequence[str]
+    ) -> tuple[list[tuple[str, tuple[str, ...]]], Loader]:
+        if not related and only is None and not defer:
+            return [("", tuple(self.table.c.keys()))], self.loader()
+        wanted = _by_prefix(only) if only is not None else None
+        unwanted = _by_prefix(defer)
+        paths = _expand([*related, *(p for p in (wanted or {}) if p), *(p for p in unwanted if p)])
+        names = _names(self.model, wanted, unwanted, "")
+        layout = [("", names)]
+        steps: list[tuple[int, str, Loader, int, int]] = []
+        index = {"": 0}
+        joined: dict[str, set[str]] = {}
+        levels: list[tuple[str, type[Any], tuple[str, ...]]] = []
+        for path in paths:
+            model, _ = self.join(
+                path.split("__"), Joins(self.table), allow_many=False, why="select_related"
+            )
+            level = _names(model, wanted, unwanted, path)
+            parent, _, field = path.rpartition("__")
+            joined.setdefault(parent, set()).add(field)
+            levels.append((path, model, level))
+            layout.append((path, level))
+        for path, model, level in levels:
+            parent, _, field = path.rpartition("__")
+            loader = paths_of(model).loader(_subset(model, level), frozenset(joined.get(path, ())))
+            steps.append(
+                (index[parent], field, loader, level.index(model.meta.pknames[0]), len(level))
+            )
+            index[path] = len(index)
+        main = self.loader(_subset(self.model, names), frozenset(joined.get("", ())))
+        return layout, _builder(main, len(names), steps)
+
+
+def _subset(model: type[Any], names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`names`, or None when they are every column (the full loader)."""
+    return None if len(names) == len(model.meta.require_table().c) else names
+
+
+def _builder(main: Loader, width: int, steps: list[tuple[int, str, Loader, int, int]]) -> Loader:
+    def build(row: Sequence[Any]) -> Any:
+        instance = main(row[:width])
+        objects: list[Any] = [instance]
+        offset = width
+        for parent_at, field, loader, pk_at, size in steps:
+            values = row[offset : offset + size]
+            offset += size
+            parent = objects[parent_at]
+            related = None if values[pk_at] is None else loader(values)
+            if parent is not None:
+                parent.__dict__[field] = related
+            objects.append(related)
+        return instance
+
+    return build
+
+
+def _names(
+    model: type[Any],
+    wanted: dict[str, set[str]] | None,
+    unwanted: dict[str, set[str]],
+    path: str,
+) -> tuple[str, ...]:
+    """The column fields of `model` to load at `path`, in table order (the key always)."""
+    table = model.meta.require_table()
+    keys = list(table.c.keys())
+    chosen = keys
+    pknames = set(model.meta.pknames)
+    if wanted is not None and path in wanted:
+        _check_names(model, wanted[path], keys, "only")
+        chosen = [k for k in keys if k in wanted[path] or k in pknames]
+    if path in unwanted:
+        _check_names(model, unwanted[path], keys, "defer")
+        if unwanted[path] & pknames:
+            raise QuerySetError(f"defer(): the primary key of {model.__name__} is always loaded.")
+        chosen = [k for k in chosen if k not in unwanted[path]]
+    return tuple(chosen)
+
+
+def _check_names(model: type[Any], names: set[str], keys: list[str], why: str) -> None:
+    unknown = sorted(names - set(keys) - {"pk"})
+    if unknown:
+        raise QuerySetError(
+            f"{why}(): unknown field(s) {', '.join(map(repr, unknown))} on {model.__name__}; "
+            f"valid fields: {', '.join(keys)}."
+        )
+
+
+def _by_prefix(paths: Sequence[str]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = {}
+    for path in paths:
+        prefix, _, name = path.rpartition("__")
+        grouped.setdefault(prefix, set()).add(name)
+    return grouped
+
+
+def _expand(paths: Sequence[str]) -> list[str]:
+    """Every path with its parents first: `a__b` -> `a`, `a__b`; each once, in order."""
+    expanded: dict[str, None] = {}
+    for path in paths:
+        parts = path.split("__")
+        for end in range(1, len(parts) + 1):
+            expanded["__".join(parts[:end])] = None
+    return list(expanded)
+
+
+def _relation(model: type[Any], name: str, why: str) -> Relation:
+    relation: Relation | None = model.meta.relations.get(name)
+    if relation is None:
+        valid = ", ".join(sorted(model.meta.relations)) or "none"
+        raise QuerySetError(
+            f"{why}: {model.__name__} has no relation {name!r}; its relations are: {valid}."
+        )
+    return relation
+
+
+def _is_field(model: type[Any], name: str) -> bool:
+    return name == "pk" or name in model.meta.fields or name in model.meta.relations
+
+
+def _add_join(
+    relation: Relation, current: sa.FromClause, key: str, joins: Joins, *, outer: bool
+) -> sa.FromClause:
+    number = len(joins.paths)
+    target = relation.target_table.alias(f"j{number}_{relation.target_table.name}")
+    if relation.kind == "m2m":
+        through = relation.through_table.alias(f"j{number}_{relation.through_table.name}")
+        on_through = current.c[relation.local] == through.c[relation.through_local]
+        joins.add(f"{key}__through", through, on_through, outer=outer)
+        onclause = through.c[relation.through_remote] == target.c[relation.remote]
+    else:
+        onclause = current.c[relation.local] == target.c[relation.remote]
+    joins.add(key, target, onclause, outer=outer)
+    return target

@@ -1,0 +1,203 @@
+"""`prefetch_related`: one extra query per relation, however many parent rows there are.
+
+`Prefetch("tags", to_attr="tag_list", queryset=Tag.query.filter(...))` stores the related rows
+of each parent in `parent.tag_list`; a plain name (or `Prefetch` without `to_attr`) fills the
+relation itself: a foreign key attribute gets the full object, a reverse or many-to-many
+manager serves the rows without a query (`list(user.posts_set)`). `a__b` prefetches `a`, then
+`b` on what `a` found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from minorm.exceptions import QuerySetError
+from minorm.queryset import QuerySet
+from minorm.relations.graph import Relation
+
+# The private key holding prefetched related objects by name (read by `Model.__getattr__`).
+PREFETCHED = "_prefetched"
+# The private key where an instance read with `using(name)` keeps `name` (the model layer's).
+USING = "_using"
+# Parent keys per IN (...) list: far below every driver's parameter limit.
+CHUNK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """What to prefetch: a relation path, where to put it, and the queryset to load it with."""
+
+    related_name: str
+    to_attr: str | None = None
+    queryset: QuerySet[Any] | None = None
+
+
+def as_prefetch(item: str | Prefetch) -> Prefetch:
+    if isinstance(item, Prefetch):
+        return item
+    if isinstance(item, str):
+        return Prefetch(item)
+    raise QuerySetError(f"prefetch_related() takes relation names or Prefetch(...), not {item!r}.")
+
+
+def check(model: type[Any], item: Prefetch) -> None:
+    """Raise QuerySetError naming the valid relations when `item`'s path is unknown."""
+    for part in item.related_name.split("__"):
+        relations = model.meta.relations
+        if part not in relations:
+            valid = ", ".join(sorted(relations)) or "none"
+            raise QuerySetError(
+                f"prefetch_related: {model.__name__} has no relation {part!r} "
+                f"(in {item.related_name!r}); its relations are: {valid}."
+            )
+        model = relations[part].target
+    if item.queryset is not None and item.queryset.model is not model:
+        raise QuerySetError(
+            f"Prefetch({item.related_name!r}): the queryset is over {item.queryset.model.__name__}"
+            f", but the relation leads to {model.__name__}."
+        )
+
+
+def cache_of(instance: Any) -> dict[str, Any]:
+    """The prefetched-objects cache of `instance` (created on first use)."""
+    private = instance.__pydantic_private__
+    if private is None:
+        private = {}
+        object.__setattr__(instance, "__pydantic_private__", private)
+    cache: dict[str, Any] = private.setdefault(PREFETCHED, {})
+    return cache
+
+
+async def prefetch(model: type[Any], instances: Sequence[Any], items: Sequence[Any]) -> None:
+    """Run every prefetch of `items` for `instances` (all of class `model`)."""
+    for item in items:
+        wanted = as_prefetch(item)
+        await _prefetch(model, instances, wanted.related_name.split("__"), wanted)
+
+
+async def _prefetch(
+    model: type[Any], instances: Sequence[Any], parts: list[str], item: Prefetch
+) -> None:
+    if not instances:
+        return
+    relation: Relation = model.meta.relations[parts[0]]
+    last = len(parts) == 1
+    queryset = item.queryset if last and item.queryset is not None else relation.target.query
+    using = (instances[0].__pydantic_private__ or {}).get(USING)
+    if using is not None and item.queryset is None:
+        queryset = queryset.using(using)  # the related rows live where the parents were read
+    to_attr = item.to_attr if last else None
+    cached = None if last else _cached(relation, instances)
+    if cached is not None:
+        found = cached  # `a` was prefetched already (by "a" before "a__b"): reuse it
+    elif relation.kind == "forward":
+        found = await _forward(relation, instances, queryset, to_attr)
+    elif relation.kind == "reverse":
+        found = await _reverse(relation, instances, queryset, to_attr)
+    else:
+        found = await _many_to_many(relation, instances, queryset, to_attr)
+    if not last:
+        await _prefetch(relation.target, found, parts[1:], item)
+
+
+def _cached(relation: Relation, instances: Sequence[Any]) -> list[Any] | None:
+    if relation.kind == "forward":
+        return None
+    found: list[Any] = []
+    for instance in instances:
+        cache = (instance.__pydantic_private__ or {}).get(PREFETCHED, {})
+        if relation.name not in cache:
+            return None
+        found.extend(cache[relation.name])
+    return found
+
+
+def _chunks(keys: list[Any]) -> list[list[Any]]:
+    return [keys[start : start + CHUNK] for start in range(0, len(keys), CHUNK)]
+
+
+async def _forward(
+    relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
+) -> list[Any]:
+    name, pkname = relation.local, relation.target_pkname
+    keys = {
+        related.__dict__[pkname]
+        for instance in instances
+        if (related := instance.__dict__.get(name)) is not None
+    }
+    by_pk: dict[Any, Any] = {}
+    for chunk in _chunks(list(keys)):
+        for obj in await queryset.filter(**{f"{pkname}__in": chunk}):
+            by_pk[obj.__dict__[pkname]] = obj
+    for instance in instances:
+        related = instance.__dict__.get(name)
+        obj = None if related is None else by_pk.get(related.__dict__[pkname])
+        if to_attr is not None:
+            cache_of(instance)[to_attr] = obj
+        elif obj is not None:
+            instance.__dict__[name] = obj
+    return list(by_pk.values())
+
+
+async def _reverse(
+    relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
+) -> list[Any]:
+    by_pk = {instance.pk: instance for instance in instances}
+    groups: dict[Any, list[Any]] = {pk: [] for pk in by_pk}
+    found: list[Any] = []
+    back = relation.remote
+    for chunk in _chunks(list(by_pk)):
+        for child in await queryset.filter(**{f"{back}__in": chunk}):
+            parent = child.__dict__.get(back)
+            if parent is None:
+                continue
+            key = parent.pk
+            child.__dict__[back] = by_pk[key]  # the full parent, not a partial copy
+            groups[key].append(child)
+            found.append(child)
+    _store(relation, instances, groups, to_attr)
+    return found
+
+
+async def _many_to_many(
+    relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
+) -> list[Any]:
+    through = relation.through_table
+    target = relation.target_table
+    link = through.c[relation.through_local]
+    groups: dict[Any, list[Any]] = {instance.pk: [] for instance in instances}
+    found: list[Any] = []
+    query, build = queryset.query_plan()
+    joined = query.add_columns(link).join(
+        through, through.c[relation.through_remote] == target.c[relation.remote]
+    )
+    using = (instances[0].__pydantic_private__ or {}).get(USING)
+    meta = relation.target.meta
+    database = meta.database if using is None else meta.registry.get_database(using)
+    for chunk in _chunks(list(groups)):
+        rows = await database.fetch_values(joined.where(link.in_(chunk)))
+        for row in rows:
+            obj = build(row[:-1])
+            groups[row[-1]].append(obj)
+            found.append(obj)
+    await queryset.run_prefetch(found)
+    _store(relation, instances, groups, to_attr)
+    return found
+
+
+def _store(
+    relation: Relation,
+    instances: Sequence[Any],
+    groups: dict[Any, list[Any]],
+    to_attr: str | None,
+) -> None:
+    for instance in instances:
+        related = groups[instance.pk]
+        if to_attr is None:
+            cache_of(instance)[relation.name] = related
+        elif relation.many:
+            cache_of(instance)[to_attr] = related
+        else:
+            cache_of(instance)[to_attr] = related[0] if related else None
