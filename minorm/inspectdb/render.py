@@ -24,11 +24,29 @@ from minorm.inspectdb.reflect import (
     ReflectedSchema,
     ReflectedTable,
 )
+from minorm.inspectdb.relations import (
+    ColumnKey,
+    Relation,
+    relations,
+    reverse_names,
+)
 from minorm.model import Model
 
 # Attribute names a field cannot take: the Model API and pydantic's.
 _RESERVED = frozenset(name for name in dir(Model) if not name.startswith("__")) | {"meta", "query"}
 _INDENT = "    "
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """The foreign keys declared as relation fields, and the reverse names some of them need."""
+
+    relations: dict[ColumnKey, Relation]
+    related_names: dict[ColumnKey, str]
+
+    @property
+    def keys(self) -> set[ReflectedForeignKey]:
+        return {relation.key for relation in self.relations.values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +60,26 @@ class _Names:
 def render(schema: ReflectedSchema) -> str:
     """The source of a module with one model class per table of `schema`."""
     class_names = _unique(_class_name(t.name) for t in schema.tables)
+    flags = {table.name: _column_flags(schema.dialect, table) for table in schema.tables}
     names = {
         table.name: _Names(class_name, _field_names(table))
         for table, class_name in zip(schema.tables, class_names, strict=True)
     }
+    unique = {name: columns for name, (_index, columns) in flags.items()}
+    found = {
+        (table, column): relation
+        for (table, column), relation in relations(schema, unique).items()
+        # A relation field's column is named after it: `column_name=` does not apply to it.
+        if names[table].fields[column] == column
+    }
+    links = _Links(
+        found,
+        reverse_names(
+            found,
+            {table: n.class_name for table, n in names.items()},
+            {table: n.fields for table, n in names.items()},
+        ),
+    )
     enums = _enum_types(schema, set(class_names))
     blocks: list[str] = []
     imports: set[str] = set()
@@ -53,7 +87,7 @@ def render(schema: ReflectedSchema) -> str:
         blocks.append(_enum_source(enum_type))
         imports.add("import enum")
     for table in schema.tables:
-        source, needed = _model_source(schema, table, names, enums)
+        source, needed = _model_source(schema, table, names, enums, links)
         blocks.append(source)
         imports |= needed
     return _module(schema, imports, blocks)
@@ -176,29 +210,37 @@ def _model_source(
     table: ReflectedTable,
     names: dict[str, _Names],
     enums: dict[tuple[str, str], EnumType],
+    links: _Links,
 ) -> tuple[str, set[str]]:
     own = names[table.name]
     single_index, single_unique = _column_flags(schema.dialect, table)
     imports: set[str] = set()
     lines = [f"class {own.class_name}(minorm.Model):"]
     for column in table.columns:
-        call = field_call(
-            column.type,
-            schema.dialect,
-            is_mariadb=schema.is_mariadb,
-            enum=enums.get((table.name, column.name)),
-            default_enum_name=f"{table.name}_{own.fields[column.name]}_enum",
-        )
+        relation = links.relations.get((table.name, column.name))
+        if relation is not None:
+            call = _relation_call(relation, names[relation.target_table].class_name)
+            related_name = links.related_names.get((table.name, column.name))
+            if related_name is not None:
+                call.options["related_name"] = literal(related_name)
+        else:
+            call = field_call(
+                column.type,
+                schema.dialect,
+                is_mariadb=schema.is_mariadb,
+                enum=enums.get((table.name, column.name)),
+                default_enum_name=f"{table.name}_{own.fields[column.name]}_enum",
+            )
         _add_options(call, column, own.fields[column.name])
         if column.name in single_index:
             call.options["index"] = "True"
-        if column.name in single_unique:
+        if column.name in single_unique and relation is None:
             call.options["unique"] = "True"
         imports |= call.imports
         if isinstance(column.type, sa.types.NullType):
             lines.append(f"{_INDENT}# {literal(column.name)} has a type SQLAlchemy does not know:")
         lines += layout(call.group(), _INDENT, prefix=f"{own.fields[column.name]} = ")
-    meta, meta_imports = _meta_lines(schema, table, names, single_index | single_unique)
+    meta, meta_imports = _meta_lines(schema, table, names, single_index | single_unique, links)
     imports |= meta_imports
     lines += ["", f"{_INDENT}class Meta:"]
     for target, expression in meta:
@@ -211,6 +253,12 @@ def _model_source(
         )
         source = reason + "".join(f"# {line}\n" if line else "#\n" for line in source.splitlines())
     return source, imports
+
+
+def _relation_call(relation: Relation, target_class: str) -> FieldCall:
+    factory = "minorm.OneToOneField" if relation.one_to_one else "minorm.ForeignKey"
+    options = {"on_delete": relation.on_delete, "on_update": relation.on_update}
+    return FieldCall(factory, [literal(target_class)], options)
 
 
 def _add_options(call: FieldCall, column: ReflectedColumn, name: str) -> None:
@@ -264,6 +312,7 @@ def _meta_lines(
     table: ReflectedTable,
     names: dict[str, _Names],
     flagged: set[str],
+    links: _Links,
 ) -> tuple[list[tuple[str, Expression]], set[str]]:
     """(option, value) of the model's `class Meta`, and the imports they need."""
     fields = names[table.name].fields
@@ -301,7 +350,9 @@ def _meta_lines(
     ]
     if indexes:
         options.append(("indexes", Group("[", tuple(indexes), "]")))
-    keys: list[Expression] = [_foreign_key(schema, fk, fields, names) for fk in table.foreign_keys]
+    keys: list[Expression] = [
+        _foreign_key(schema, fk, fields, names) for fk in table.foreign_keys if fk not in links.keys
+    ]
     if keys:
         options.append(("constraints", Group("[", tuple(keys), "]")))
         imports.add("import sqlalchemy")

@@ -253,6 +253,11 @@ async def test_generated_source_declares_fields_and_options(
     assert fields["score"].kind == "FloatField"
     assert books.meta.fields["class_"].column_name == "class"
     assert [i.name for i in books.meta.indexes] == ["books_by_title"]
+    author = books.meta.fields["author_id"]
+    assert author.kind == "ForeignKey"
+    assert author.target is authors
+    assert (author.on_delete, author.on_update) == ("CASCADE", "NO ACTION")
+    assert module.BookTags.meta.fields["book_id"].kind == "BigIntegerField"  # in the key
     assert module.BookTags.meta.pknames == ("book_id", "tag")
     assert '# Table "audit_log" has no primary key' in source
     assert not hasattr(module, "AuditLog")
@@ -310,6 +315,9 @@ async def test_generated_models_read_and_write_the_tables(
             assert getattr(loaded, name) == value
         assert loaded.active is True  # the server default
         assert (await books.query.get(title="Notes")).class_ == "essay"
+        assert [book.title for book in await loaded.bookss_set.all()] == ["Notes"]
+        with_author = await books.query.select_related("author_id").get(title="Notes")
+        assert with_author.author_id.name == "Ada"
         with pytest.raises(minorm.IntegrityError):
             await books.query.create(author_id=ada.id, title="Notes")
         assert await module.BookTags.query.filter(tag="maths").count() == 1

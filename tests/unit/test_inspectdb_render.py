@@ -97,6 +97,55 @@ def test_enums_become_enum_classes_shared_by_type() -> None:
     assert "state = minorm.ChoiceField(PeopleStateEnum)" in source
 
 
+def test_foreign_keys_become_relation_fields_where_a_model_can_declare_them() -> None:
+    users = ReflectedTable(
+        name="users",
+        columns=(column("id", sa.INTEGER(), primary_key=True, autoincrement=True),),
+        primary_key=("id",),
+    )
+    messages = ReflectedTable(
+        name="messages",
+        columns=(
+            column("id", sa.INTEGER(), primary_key=True, autoincrement=True),
+            column("sender_id", sa.INTEGER()),
+            column("recipient_id", sa.INTEGER(), nullable=True),
+            column("profile_id", sa.INTEGER()),
+            column("legacy_id", sa.BIGINT()),
+        ),
+        primary_key=("id",),
+        unique_constraints=(ReflectedIndex("messages_profile_id_key", ("profile_id",), True),),
+        foreign_keys=(
+            ReflectedForeignKey(None, ("sender_id",), None, "users", ("id",), ondelete="CASCADE"),
+            ReflectedForeignKey(None, ("recipient_id",), None, "users", ("id",), "SET NULL"),
+            ReflectedForeignKey(None, ("profile_id",), None, "users", ("id",)),
+            ReflectedForeignKey("fk_legacy", ("legacy_id",), None, "users", ("id",)),
+        ),
+    )
+    source = render(schema("postgresql", messages, users))
+    assert (
+        "    sender_id = minorm.ForeignKey(\n"
+        '        "Users",\n'
+        "        on_delete=minorm.CASCADE,\n"
+        "        on_update=minorm.DO_NOTHING,\n"
+        '        related_name="messages_sender_id_set",\n'
+        "    )\n"
+    ) in source
+    assert '        related_name="messages_recipient_id_set",\n' in source
+    assert "        on_delete=minorm.SET_NULL,\n" in source
+    assert (
+        "    profile_id = minorm.OneToOneField(\n"
+        '        "Users", on_delete=minorm.DO_NOTHING, on_update=minorm.DO_NOTHING\n'
+        "    )\n"
+    ) in source
+    # A BIGINT key to an INTEGER primary key: a relation field would change its type.
+    assert "    legacy_id = minorm.BigIntegerField()\n" in source
+    assert (
+        'sqlalchemy.ForeignKeyConstraint(["legacy_id"], ["users.id"], name="fk_legacy")' in source
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(source, "<generated>", "exec"), namespace)
+
+
 def test_a_table_without_a_primary_key_is_left_commented_out() -> None:
     table = ReflectedTable(name="log", columns=(column("line", sa.TEXT()),), primary_key=())
     source = render(schema("sqlite", table))
