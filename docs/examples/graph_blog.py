@@ -3,8 +3,6 @@
 import os
 import tempfile
 
-import sqlalchemy as sa
-
 import minorm
 from minorm.graph import render_graph
 
@@ -20,41 +18,46 @@ class User(minorm.Model):
         registry = models
 
 
+class Profile(minorm.Model):
+    user = minorm.OneToOneField(User, on_delete=minorm.CASCADE)
+    bio: str | None = minorm.TextField(null=True)
+
+    class Meta:
+        registry = models
+
+
+class Tag(minorm.Model):
+    label: str = minorm.CharField(max_length=30)
+
+    class Meta:
+        registry = models
+
+
 class Post(minorm.Model):
-    author_id: int = minorm.BigIntegerField()
+    author = minorm.ForeignKey(User, on_delete=minorm.CASCADE, related_name="posts")
+    editor = minorm.ForeignKey(User, null=True, on_delete=minorm.SET_NULL, related_name="edits")
     title: str = minorm.CharField(max_length=200)
-    published: bool = minorm.BooleanField(default=False)
+    tags = minorm.ManyToManyField(Tag)
 
     class Meta:
         registry = models
-        constraints = [sa.ForeignKeyConstraint(["author_id"], ["users.id"], ondelete="CASCADE")]
-
-
-class Comment(minorm.Model):
-    post_id: int = minorm.BigIntegerField()
-    author_id: int | None = minorm.BigIntegerField(null=True)
-    text: str = minorm.TextField()
-
-    class Meta:
-        registry = models
-        constraints = [
-            sa.ForeignKeyConstraint(["post_id"], ["posts.id"]),
-            sa.ForeignKeyConstraint(["author_id"], ["users.id"]),
-        ]
 
 
 # What `minorm graph` prints; `minorm graph --format dot` is the Graphviz version.
 mermaid = render_graph(models)  # column types as the registry's database creates them
 print(mermaid)
-assert 'users ||--o{ posts : "author_id"' in mermaid
-assert 'users |o--o{ comments : "author_id"' in mermaid  # a nullable key: zero or one user
+assert 'users ||--o{ posts : "author"' in mermaid
+assert 'users |o--o{ posts : "editor"' in mermaid  # a nullable key: zero or one editor
+assert 'users ||--o| profiles : "user"' in mermaid  # one-to-one: a unique key
 
 dot = render_graph(models, "dot")
-assert dot.count("->") == 3
 print(dot.splitlines()[0], "...", dot.count("->"), "edges")
+assert dot.count("->") == 5
 
 # expect: erDiagram
+# expect:     posts {
+# expect:         BIGINT author FK
 # expect:     users {
 # expect:         VARCHAR(100) name UK
-# expect:     posts ||--o{ comments : "post_id"
-# expect: digraph minorm { ... 3 edges
+# expect:     users ||--o{ posts : "author"
+# expect: digraph minorm { ... 5 edges
