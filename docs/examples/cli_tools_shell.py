@@ -1,7 +1,6 @@
 """The shell: an interactive prompt with the app's models imported and the database connected.
 
-`minorm shell` starts it for the app's registry; here it is fed a few lines through a pipe, as
-a terminal would type them.
+Here `minorm shell` is fed a few lines through a pipe, as a terminal would type them.
 """
 
 import os
@@ -41,10 +40,15 @@ env = {**os.environ, "MINORM_DATABASE_URL": URL, "PYTHONPATH": tmp.name}
 setup = "import asyncio, app; asyncio.run(app.models.create_all())"
 subprocess.run([sys.executable, "-c", setup], env=env, check=True)
 
-# The same as `minorm shell --kernel python` in the app's folder.
-shell = "import app; from minorm.shell import run_shell; run_shell(app.models, kernel='python')"
+# `minorm shell` finds the app (app.py here) and connects its database.
+minorm = pathlib.Path(sys.executable).parent / "minorm"
 done = subprocess.run(
-    [sys.executable, "-c", shell], input=TYPED, env=env, capture_output=True, text=True
+    [str(minorm), "shell", "--kernel", "python"],
+    input=TYPED,
+    env=env,
+    cwd=tmp.name,
+    capture_output=True,
+    text=True,
 )
 print(done.stderr.strip())  # the banner (and any traceback) go to stderr
 print(done.stdout.strip())
