@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+import minorm
 from minorm.testing import assert_sql, dialect_for, normalize_sql
 
 metadata = sa.MetaData()
@@ -95,3 +96,25 @@ def test_missing_url_fails_with_the_fix(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(*INNER)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*No database URL for minorm: pass --minorm-url=URL*"])
+
+
+def test_assert_sql_on_a_queryset() -> None:
+    models = minorm.Registry(database="sqlite://")
+
+    class Book(minorm.Model):
+        title: str = minorm.CharField(max_length=100)
+
+        class Meta:
+            registry = models
+
+    query = Book.query.filter(title="Dune").order_by("-id")
+    assert_sql(
+        query,
+        "SELECT books.id, books.title FROM books WHERE books.title = $1::VARCHAR "
+        "ORDER BY books.id DESC",
+        dialect="postgresql",
+    )
+    with pytest.raises(
+        AssertionError, match=r"actual:   SELECT books\.id, books\.title FROM books"
+    ):
+        assert_sql(Book.query.filter(), "SELECT 1")

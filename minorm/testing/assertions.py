@@ -1,15 +1,17 @@
-"""minorm's pytest plugin (entry point `pytest11`) and test helpers.
+"""Assertions for tests of minorm apps: the SQL a query compiles to, and how many statements ran.
 
-The plugin adds the `--minorm-url` option (or the `minorm_url` ini key) and the `minorm_url`
-fixture that returns it. `assert_sql` compares the SQL a statement compiles to, for a dialect,
-with the SQL a test expects.
+`assert_sql` compares the SQL a queryset or statement compiles to, for a dialect, with the SQL a
+test expects. `assert_num_queries` counts the statements a database runs inside a `with` block
+and, when the count is wrong, lists them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
+from typing import Any
 
-import pytest
 from sqlalchemy.dialects.mysql.asyncmy import MySQLDialect_asyncmy
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
@@ -17,45 +19,13 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.backends.compiler import CompiledQuery, Compiler
+from minorm.database import Database
+from minorm.database.recording import StatementLog
+from minorm.queryset import QuerySet
+from minorm.registry import Registry
 from minorm.url import SCHEME_ALIASES
 
-URL_OPTION = "--minorm-url"
-URL_INI = "minorm_url"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("minorm")
-    group.addoption(
-        URL_OPTION,
-        dest="minorm_url",
-        default=None,
-        metavar="URL",
-        help=f"database URL for minorm's test fixtures (overrides the {URL_INI} ini key)",
-    )
-    parser.addini(URL_INI, "database URL for minorm's test fixtures", default=None)
-
-
-def configured_url(config: pytest.Config) -> str | None:
-    """The URL given by `--minorm-url`, else by the `minorm_url` ini key, else None."""
-    option = config.getoption("minorm_url")
-    if option:
-        return str(option)
-    ini = config.getini(URL_INI)
-    return str(ini) if ini else None
-
-
-@pytest.fixture(scope="session")
-def minorm_url(pytestconfig: pytest.Config) -> str:
-    """The database URL configured for this run; a test that needs it fails if there is none."""
-    url = configured_url(pytestconfig)
-    if url is None:
-        pytest.fail(
-            f"No database URL for minorm: pass {URL_OPTION}=URL or set "
-            f"`{URL_INI} = URL` in the [pytest] ini section.",
-            pytrace=False,
-        )
-    return url
-
+SQLSource = str | ClauseElement | CompiledQuery | QuerySet[Any]
 
 # -- SQL assertions ---------------------------------------------------------------------------
 
@@ -83,8 +53,14 @@ def dialect_for(name: str | Dialect) -> Dialect:
     return dialect
 
 
-def compiled_sql(query: str | ClauseElement | CompiledQuery, dialect: str | Dialect) -> str:
-    """The SQL text the driver receives for `query` on `dialect` (its paramstyle included)."""
+def compiled_sql(query: SQLSource, dialect: str | Dialect) -> str:
+    """The SQL text the driver receives for `query` on `dialect` (its paramstyle included).
+
+    `query` is a queryset (the SELECT that `await qs` runs), a SQLAlchemy statement, a SQL
+    string with `:name` parameters, or an already compiled query (returned as it is).
+    """
+    if isinstance(query, QuerySet):
+        query = query.select()
     if isinstance(query, CompiledQuery):
         return query.sql
     compiler = Compiler(dialect_for(dialect))
@@ -93,7 +69,7 @@ def compiled_sql(query: str | ClauseElement | CompiledQuery, dialect: str | Dial
     if isinstance(query, ClauseElement):
         return compiler.statement(query)[0].sql
     raise TypeError(
-        f"assert_sql takes a SQL string, a SQLAlchemy statement or a CompiledQuery, "
+        f"assert_sql takes a queryset, a SQL string, a SQLAlchemy statement or a CompiledQuery, "
         f"not {type(query).__name__}."
     )
 
@@ -105,12 +81,13 @@ def normalize_sql(sql: str) -> str:
 
 
 def assert_sql(
-    query: str | ClauseElement | CompiledQuery,
+    query: SQLSource,
     expected_sql: str,
     *,
     dialect: str | Dialect = "sqlite",
 ) -> None:
-    """Assert that `query` compiles, for `dialect`, to `expected_sql` (whitespace aside).
+    """Assert that `query` (a queryset, statement or SQL string) compiles, for `dialect`, to
+    `expected_sql` (whitespace aside).
 
     The SQL compared is what the driver receives, so placeholders are in the driver's
     paramstyle: `?` for SQLite, `$1` for PostgreSQL, `%s` for MySQL/MariaDB.
@@ -122,12 +99,34 @@ def assert_sql(
         raise AssertionError(f"SQL differs:\n  actual:   {actual}\n  expected: {expected}")
 
 
+@contextlib.contextmanager
+def assert_num_queries(expected: int, database: Database | Registry) -> Iterator[StatementLog]:
+    """Assert that the block runs exactly `expected` statements on `database`.
+
+    `database` is a `Database` or a `Registry` (its main database). Statements of the current
+    task and of tasks it starts inside the block count; transaction control (BEGIN, SAVEPOINT,
+    COMMIT, ...) does not. On a wrong count the AssertionError lists the statements that ran.
+    The block's log is returned, so `with assert_num_queries(2, db) as log:` can look closer.
+    A block that raises is not checked: its exception propagates.
+    """
+    __tracebackhide__ = True
+    if expected < 0:
+        raise ValueError(f"assert_num_queries needs a count of 0 or more, not {expected}.")
+    target = database.database if isinstance(database, Registry) else database
+    with target.record_statements() as log:
+        yield log
+    if len(log) != expected:
+        listing = "\n".join(f"  {n}. {sql}" for n, sql in enumerate(log.statements, 1))
+        raise AssertionError(
+            f"Expected {expected} statement(s) on {target.url}, {len(log)} ran"
+            + (f":\n{listing}" if listing else ".")
+        )
+
+
 __all__ = [
+    "assert_num_queries",
     "assert_sql",
     "compiled_sql",
-    "configured_url",
     "dialect_for",
-    "minorm_url",
     "normalize_sql",
-    "pytest_addoption",
 ]
