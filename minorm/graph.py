@@ -5,8 +5,9 @@ registry's database would create them, keys and foreign keys); nothing connects.
 
 Each foreign key is one relationship, from the referenced table (exactly one row, or zero or one
 when the key is nullable) to the referencing table (zero or more rows, or zero or one when the
-key columns are unique, as for a one-to-one relation). A many-to-many relation shows as its
-through table with a relationship to each side.
+key columns are unique, as for a one-to-one relation). A many-to-many field with an automatic
+through table is one many-to-many relationship between its two tables (the through table is
+left out); one with a through model of the user's shows as that model's table and its keys.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ class Relationship:
         return ", ".join(self.columns)
 
 
+@dataclass(frozen=True, slots=True)
+class ManyToMany:
+    """A many-to-many field whose automatic through table the diagram leaves out."""
+
+    owner: str  # the table of the model declaring the field
+    target: str
+    label: str  # the field's name
+    through: str  # the through table
+
+
 def render_graph(
     registry: Registry, format: GraphFormat = "mermaid", *, dialect: Dialect | None = None
 ) -> str:
@@ -61,10 +72,35 @@ def render_graph(
             "Cannot draw the models while they reference unknown model(s): "
             f"{', '.join(registry.pending_references)}."
         )
-    tables = sorted(registry.metadata.tables.values(), key=lambda t: t.fullname)
+    links = many_to_many(registry)
+    hidden = {link.through for link in links}
+    tables = sorted(
+        (t for t in registry.metadata.tables.values() if t.fullname not in hidden),
+        key=lambda t: t.fullname,
+    )
     used = dialect or registry.database.dialect
     render = mermaid if format == "mermaid" else dot
-    return render(tables, used)
+    return render(tables, used, links)
+
+
+def many_to_many(registry: Registry) -> list[ManyToMany]:
+    """The many-to-many fields of `registry`'s models that use an automatic through table."""
+    found = []
+    for model in registry.models.values():
+        meta = model.meta
+        for name, field in meta.fields.items():
+            relation = getattr(meta, "relations", {}).get(name)
+            if field.kind != "ManyToManyField" or relation is None or field.through is not None:
+                continue
+            found.append(
+                ManyToMany(
+                    owner=meta.table.fullname,
+                    target=relation.target.meta.table.fullname,
+                    label=name,
+                    through=relation.through.meta.table.fullname,
+                )
+            )
+    return sorted(found, key=lambda link: (link.owner, link.label))
 
 
 def relationships(tables: Iterable[sa.Table]) -> list[Relationship]:
@@ -141,8 +177,8 @@ def _type_name(column: sa.Column[object], dialect: Dialect) -> str:
 # -- Mermaid ---------------------------------------------------------------------------------
 
 
-def mermaid(tables: Iterable[sa.Table], dialect: Dialect) -> str:
-    """A Mermaid `erDiagram` of `tables`."""
+def mermaid(tables: Iterable[sa.Table], dialect: Dialect, links: Iterable[ManyToMany] = ()) -> str:
+    """A Mermaid `erDiagram` of `tables` and the many-to-many `links` between them."""
     tables = list(tables)
     lines = ["erDiagram"]
     for table in tables:
@@ -164,6 +200,11 @@ def mermaid(tables: Iterable[sa.Table], dialect: Dialect) -> str:
             f"    {_mermaid_name(rel.parent)} {parent_end}--{child_end} "
             f'{_mermaid_name(rel.child)} : "{rel.label}"'
         )
+    for link in links:
+        lines.append(
+            f"    {_mermaid_name(link.owner)} }}o--o{{ {_mermaid_name(link.target)} "
+            f': "{link.label}"'
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -182,8 +223,9 @@ def _mermaid_type(type_name: str) -> str:
 # -- Graphviz --------------------------------------------------------------------------------
 
 
-def dot(tables: Iterable[sa.Table], dialect: Dialect) -> str:
-    """A Graphviz `digraph` of `tables`: one HTML-table node per table, one edge per key."""
+def dot(tables: Iterable[sa.Table], dialect: Dialect, links: Iterable[ManyToMany] = ()) -> str:
+    """A Graphviz `digraph` of `tables`: one HTML-table node per table, one edge per key and
+    per many-to-many link."""
     tables = list(tables)
     lines = [
         "digraph minorm {",
@@ -215,6 +257,11 @@ def dot(tables: Iterable[sa.Table], dialect: Dialect) -> str:
             f"    {_dot_id(rel.child)}:{_dot_id(_port(rel.columns[0]))} -> "
             f"{_dot_id(rel.parent)}:{_dot_id(_port(rel.referred[0]))} "
             f'[arrowtail={child_end}, arrowhead={parent_end}, label="{rel.label}"];'
+        )
+    for link in links:
+        lines.append(
+            f"    {_dot_id(link.owner)} -> {_dot_id(link.target)} "
+            f'[arrowtail=crowodot, arrowhead=crowodot, label="{link.label}"];'
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

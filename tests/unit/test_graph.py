@@ -141,3 +141,57 @@ def test_relationships_are_found_from_foreign_keys(models: minorm.Registry) -> N
 def test_unknown_format_is_a_configuration_error(models: minorm.Registry) -> None:
     with pytest.raises(minorm.ConfigurationError, match="Unknown graph format 'svg'; use one of"):
         render_graph(models, "svg")  # type: ignore[arg-type]  # the error under test
+
+
+def test_relation_fields_and_many_to_many() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Author(minorm.Model):
+        name = minorm.CharField(max_length=50)
+
+        class Meta:
+            registry = models
+
+    class Label(minorm.Model):
+        name = minorm.CharField(max_length=20)
+
+        class Meta:
+            registry = models
+
+    class Book(minorm.Model):
+        author = minorm.ForeignKey(Author, on_delete=minorm.CASCADE)
+        labels = minorm.ManyToManyField(Label)
+        related = minorm.ManyToManyField("self", related_name="related_to")
+
+        class Meta:
+            registry = models
+
+    class Shelf(minorm.Model):
+        books = minorm.ManyToManyField(Book, through="Placement")
+
+        class Meta:
+            registry = models
+
+    class Placement(minorm.Model):
+        shelf = minorm.ForeignKey(Shelf, on_delete=minorm.CASCADE, related_name=False)
+        book = minorm.ForeignKey(Book, on_delete=minorm.CASCADE, related_name=False)
+        position = minorm.IntegerField()
+
+        class Meta:
+            registry = models
+
+    text = render_graph(models, dialect=PG)
+    lines = text.splitlines()
+    entities = [line.split()[0] for line in lines if line.endswith("{") and "--" not in line]
+    # The automatic through tables are left out; the user's through model is drawn.
+    assert entities == ["authors", "books", "labels", "placements", "shelfs"]
+    assert lines[-5:] == [
+        '    authors ||--o{ books : "author"',
+        '    books ||--o{ placements : "book"',
+        '    shelfs ||--o{ placements : "shelf"',
+        '    books }o--o{ labels : "labels"',
+        '    books }o--o{ books : "related"',
+    ]
+    dot = render_graph(models, "dot", dialect=PG)
+    assert '"books" -> "labels" [arrowtail=crowodot, arrowhead=crowodot, label="labels"];' in dot
+    assert "bookslabelsthrough" not in dot
