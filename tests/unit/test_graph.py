@@ -195,3 +195,16 @@ def test_relation_fields_and_many_to_many() -> None:
     dot = render_graph(models, "dot", dialect=PG)
     assert '"books" -> "labels" [arrowtail=crowodot, arrowhead=crowodot, label="labels"];' in dot
     assert "bookslabelsthrough" not in dot
+
+
+def test_a_model_waiting_for_another_is_a_configuration_error() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Book(minorm.Model):
+        author = minorm.ForeignKey("Author", on_delete=minorm.CASCADE)
+
+        class Meta:
+            registry = models
+
+    with pytest.raises(minorm.ConfigurationError, match="reference unknown model\\(s\\): Author"):
+        render_graph(models)
