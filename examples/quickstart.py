@@ -1,12 +1,14 @@
 """minorm's quickstart on SQLite: what `make demo` runs.
 
 It works in a throwaway directory: connect, create a table with SQLAlchemy Core, insert,
-query, and run a transaction that commits and one that rolls back.
+query, and run a transaction that commits and one that rolls back. Set MINORM_DATABASE_URL to
+run it on another (empty) database instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import tempfile
 
@@ -25,7 +27,8 @@ users = sa.Table(
 
 
 async def main(directory: pathlib.Path) -> None:
-    database = Database(f"sqlite:///{directory / 'quickstart.db'}")
+    url = os.environ.get("MINORM_DATABASE_URL") or f"sqlite:///{directory / 'quickstart.db'}"
+    database = Database(url)
     async with database:
         await database.create_all(metadata)
         print(f"connected to {database.url} and created table 'users'")
@@ -65,8 +68,13 @@ async def main(directory: pathlib.Path) -> None:
                 await database.fetch_val("SELECT count(*) FROM users"),
                 "users remain",
             )
+        await database.drop_all(metadata)
 
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="minorm-demo-") as tmp:
         asyncio.run(main(pathlib.Path(tmp)))
+
+# expect: inserted Alice with id 1, then Bob and Carol in one execute_many
+# expect: transaction committed: Alice A.
+# expect: transaction rolled back (changed my mind): 3 users remain

@@ -13,7 +13,6 @@ import contextlib
 import logging
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Hashable,
@@ -339,7 +338,7 @@ class Database:
 
     async def iterate(
         self, query: Query, values: Mapping[str, Any] | None = None, *, batch_size: int = 500
-    ) -> AsyncIterator[Record]:
+    ) -> AsyncGenerator[Record, None]:
         """Yield the rows of a query as they arrive, `batch_size` at a time.
 
         Outside a transaction the query streams on a connection of its own (a server-side
