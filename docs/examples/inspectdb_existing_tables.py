@@ -12,7 +12,11 @@ from minorm.inspectdb import inspect_database
 
 tmp = tempfile.TemporaryDirectory()
 URL = os.environ.get("MINORM_DATABASE_URL") or f"sqlite:///{tmp.name}/shop.db"
-KEY = "SERIAL PRIMARY KEY" if URL.startswith("postgres") else "INTEGER PRIMARY KEY"
+KEY = {  # an autoincrementing key, as each database spells it
+    "postgresql": "SERIAL PRIMARY KEY",
+    "mysql": "INTEGER AUTO_INCREMENT PRIMARY KEY",
+    "sqlite": "INTEGER PRIMARY KEY",
+}[minorm.DatabaseURL(URL).backend]
 
 # A schema made by hand (or by another tool) that no model describes yet.
 DDL = [
@@ -23,9 +27,10 @@ DDL = [
     )""",
     f"""CREATE TABLE orders (
         id {KEY},
-        customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+        customer_id INTEGER NOT NULL,
         total NUMERIC(10, 2) NOT NULL,
-        placed_on DATE
+        placed_on DATE,
+        FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE
     )""",
     "CREATE INDEX ix_orders_placed_on ON orders (placed_on)",
 ]
