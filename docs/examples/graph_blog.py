@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from typing import ClassVar
 
 import minorm
 from minorm.graph import render_graph
@@ -19,7 +20,7 @@ class User(minorm.Model):
 
 
 class Profile(minorm.Model):
-    user = minorm.OneToOneField(User, on_delete=minorm.CASCADE)
+    user: User = minorm.OneToOneField(User, on_delete=minorm.CASCADE)
     bio: str | None = minorm.TextField(null=True)
 
     class Meta:
@@ -34,10 +35,12 @@ class Tag(minorm.Model):
 
 
 class Post(minorm.Model):
-    author = minorm.ForeignKey(User, on_delete=minorm.CASCADE, related_name="posts")
-    editor = minorm.ForeignKey(User, null=True, on_delete=minorm.SET_NULL, related_name="edits")
+    author: User = minorm.ForeignKey(User, on_delete=minorm.CASCADE, related_name="posts")
+    editor: User | None = minorm.ForeignKey(
+        User, null=True, on_delete=minorm.SET_NULL, related_name="edits"
+    )
     title: str = minorm.CharField(max_length=200)
-    tags = minorm.ManyToManyField(Tag)
+    tags: ClassVar[minorm.RelatedManager[Tag]] = minorm.ManyToManyField(Tag)
 
     class Meta:
         registry = models
