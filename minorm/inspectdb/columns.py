@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeEngine
 
-from minorm.inspectdb.layout import Group, flat
+from minorm.inspectdb.layout import Expression, Group, flat
 
 
 @dataclass(slots=True)
@@ -27,14 +27,19 @@ class FieldCall:
 
     factory: str
     args: list[str] = field(default_factory=list)
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Expression] = field(default_factory=dict)
     imports: set[str] = field(default_factory=set)
 
     def source(self) -> str:
         return flat(self.group())
 
     def group(self) -> Group:
-        parts = self.args + [f"{key}={value}" for key, value in self.options.items()]
+        parts: list[Expression] = [*self.args]
+        for key, value in self.options.items():
+            if isinstance(value, Group):
+                parts.append(Group(f"{key}={value.opener}", value.items, value.closer))
+            else:
+                parts.append(f"{key}={value}")
         return Group(f"{self.factory}(", tuple(parts), ")")
 
 
@@ -93,7 +98,9 @@ def _enum_call(enum: EnumType, dialect: str, default_enum_name: str) -> FieldCal
     if dialect != "postgresql" or enum.type_name == default_enum_name:
         return FieldCall("minorm.ChoiceField", [enum.class_name])
     # ChoiceField names its type {table}_{field}_enum; keep the database's own name.
-    type_source = f"sqlalchemy.Enum({enum.class_name}, name={literal(enum.type_name)})"
+    type_source = Group(
+        "sqlalchemy.Enum(", (enum.class_name, f"name={literal(enum.type_name)}"), ")"
+    )
     return FieldCall(
         "minorm.Field",
         options={"python_type": enum.class_name, "column_type": type_source},

@@ -257,7 +257,10 @@ def _model_source(
 
 def _relation_call(relation: Relation, target_class: str) -> FieldCall:
     factory = "minorm.OneToOneField" if relation.one_to_one else "minorm.ForeignKey"
-    options = {"on_delete": relation.on_delete, "on_update": relation.on_update}
+    options: dict[str, Expression] = {
+        "on_delete": relation.on_delete,
+        "on_update": relation.on_update,
+    }
     return FieldCall(factory, [literal(target_class)], options)
 
 
@@ -271,7 +274,7 @@ def _add_options(call: FieldCall, column: ReflectedColumn, name: str) -> None:
     if column.nullable:
         call.options["null"] = "True"
     if column.default is not None:
-        call.options["server_default"] = f"sqlalchemy.text({literal(column.default)})"
+        call.options["server_default"] = Group("sqlalchemy.text(", (literal(column.default),), ")")
         call.imports.add("import sqlalchemy")
     if name != column.name:
         call.options["column_name"] = literal(column.name)
@@ -327,9 +330,9 @@ def _meta_lines(
             continue
         field_list = [fields[c] for c in uc.columns]
         if uc.name is None or uc.name == _default_unique_name(schema.dialect, table.name, uc):
-            uniques.append(literal(tuple(field_list)))
+            uniques.append(_sequence("(", field_list, ")"))
         else:
-            arguments = (f"fields={literal(field_list)}", f"name={literal(uc.name)}")
+            arguments = (_sequence("fields=[", field_list, "]"), f"name={literal(uc.name)}")
             uniques.append(Group("minorm.UniqueConstraint(", arguments, ")"))
     if uniques:
         options.append(("unique_together", Group("[", tuple(uniques), "]")))
@@ -337,7 +340,7 @@ def _meta_lines(
         Group(
             "minorm.Index(",
             (
-                f"fields={literal([fields[c] for c in ix.columns])}",
+                _sequence("fields=[", [fields[c] for c in ix.columns], "]"),
                 f"name={literal(ix.name)}",
                 *(("unique=True",) if ix.unique else ()),
             ),
@@ -359,6 +362,13 @@ def _meta_lines(
     return options, imports
 
 
+def _sequence(opener: str, names: list[str], closer: str) -> Expression:
+    """A list or tuple of names, which the layout may split one name per line."""
+    if closer == ")" and len(names) == 1:
+        return f"{opener}{literal(names[0])},{closer}"  # a one-item tuple keeps its comma
+    return Group(opener, tuple(literal(name) for name in names), closer)
+
+
 def _foreign_key(
     schema: ReflectedSchema,
     fk: ReflectedForeignKey,
@@ -374,8 +384,8 @@ def _foreign_key(
         referred = [f"{fk.referred_schema}.{r}" for r in referred]
     actions = (("name", fk.name), ("ondelete", fk.ondelete), ("onupdate", fk.onupdate))
     arguments = (
-        literal([fields[c] for c in fk.columns]),
-        literal(referred),
+        _sequence("[", [fields[c] for c in fk.columns], "]"),
+        _sequence("[", referred, "]"),
         *(f"{key}={literal(value)}" for key, value in actions if value),
     )
     return Group("sqlalchemy.ForeignKeyConstraint(", arguments, ")")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 
@@ -191,3 +192,46 @@ def test_import_minorm_does_not_load_inspectdb_shell_or_graph() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_long_names_are_laid_out_as_ruff_format_writes_them(tmp_path: pathlib.Path) -> None:
+    long = "a_rather_long_column_name_that_keeps_going_and_going"
+    labels = tuple(f"label number {n} with spaces" for n in range(6))
+    table = ReflectedTable(
+        name="a_table_with_a_long_name_too",
+        columns=(
+            column("id", sa.BIGINT(), primary_key=True, autoincrement=True),
+            column(
+                long, sa.NUMERIC(12, 4), nullable=True, default="0." + "0" * 70, comment="x" * 80
+            ),
+            column(f"{long}_2", postgresql.ENUM(*labels, name="a_very_long_enum_type_name")),
+            column(f"{long}_3", postgresql.JSONB(), nullable=True),
+        ),
+        primary_key=("id",),
+        indexes=(ReflectedIndex(f"ix_{long}", (long, f"{long}_2", f"{long}_3"), True),),
+        unique_constraints=(ReflectedIndex(f"uq_{long}", (long, f"{long}_2"), True),),
+        foreign_keys=(
+            ReflectedForeignKey(f"fk_{long}", (long,), None, "elsewhere", ("id",), "CASCADE"),
+        ),
+    )
+    path = tmp_path / "models.py"
+    path.write_text(render(schema("postgresql", table)))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--check",
+            "--diff",
+            "--isolated",
+            "--line-length",
+            "100",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    compile(path.read_text(), "models.py", "exec")
