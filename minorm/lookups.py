@@ -18,14 +18,19 @@ Semantics are the same on every backend:
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import pydantic
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
 
 from minorm.exceptions import QuerySetError
 
@@ -480,8 +485,73 @@ def column_condition(table: sa.Table, key: str, value: Any) -> Filter:
     if operator is None:
         valid = ", ".join([*OPERATORS, *TRANSFORMS])
         raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
+    if transform is None:
+        value = _checked_value(table, column, op, key, value)
     token, values = operator.prepare(value)
     return Condition(key, column.key, transform, op, token, values)
+
+
+# Lookups that compare the value with the column as it is (pattern lookups compare text).
+_COMPARED = frozenset({"exact", "ne", "gt", "gte", "lt", "lte"})
+_LISTED = frozenset({"in", "not_in", "range"})
+_FLAGS = frozenset({"isnull", "isempty"})
+# Column types whose values are checked; a plain value of another type is converted the way
+# pydantic converts model input ("12" -> 12) or refused, so every backend gets the same query.
+_CHECKED_TYPES = frozenset(
+    {
+        str,
+        int,
+        float,
+        bool,
+        decimal.Decimal,
+        datetime.datetime,
+        datetime.date,
+        datetime.time,
+        datetime.timedelta,
+        uuid.UUID,
+    }
+)
+_PLAIN = (str, int, float, decimal.Decimal)
+_ADAPTERS: dict[type[Any], pydantic.TypeAdapter[Any]] = {}
+
+
+def _checked_value(table: sa.Table, column: sa.Column[Any], op: str, key: str, value: Any) -> Any:
+    """`value` checked against the column's type, as model input is.
+
+    Without this, SQLite and MariaDB compare a mistyped value anyway and answer wrongly (on
+    MariaDB `number="abc"` matches 0), while PostgreSQL fails with a driver error.
+    """
+    if op in _FLAGS:
+        if not isinstance(value, bool):
+            raise QuerySetError(f"The {op!r} lookup in {key!r} takes True or False, not {value!r}.")
+        return value
+    if op in _COMPARED:
+        return _checked(table, column, key, value)
+    if op in _LISTED and isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return [_checked(table, column, key, item) for item in value]
+    return value
+
+
+def _checked(table: sa.Table, column: sa.Column[Any], key: str, value: Any) -> Any:
+    if not isinstance(value, _PLAIN):
+        return value  # None, SQL expressions, model instances, ...: the caller's business
+    type_ = column.type
+    if isinstance(type_, TypeDecorator):
+        type_ = type_.impl_instance  # a decorator's own python_type is `object`
+    python_type = _python_type(type_)
+    if python_type not in _CHECKED_TYPES or isinstance(value, python_type):
+        return value
+    adapter = _ADAPTERS.get(python_type)
+    if adapter is None:
+        adapter = _ADAPTERS[python_type] = pydantic.TypeAdapter(python_type)
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]["msg"]
+        raise QuerySetError(
+            f"Bad value {value!r} in {key!r} on {table.name}: {problem}. The field "
+            f"{column.key!r} holds {python_type.__name__} values."
+        ) from None
 
 
 def _composite_pk(table: sa.Table, rest: list[str], value: Any) -> Node:

@@ -5,6 +5,10 @@ required `stars` column with a default and a nullable `author`. The rows written
 are still there, renamed data included, and the required column is filled in.
 """
 
+# expect: renamed: ['docs_migration_notes.body -> docs_migration_notes.text']
+# expect: filled in: ['docs_migration_notes.stars = 3 in existing rows']
+# expect: notes after the migration: [('buy milk', 3, None), ('call Bob', 3, None)]
+
 import asyncio
 import io
 import os

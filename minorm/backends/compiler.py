@@ -179,8 +179,9 @@ class Compiler:
         """Compile a Core statement; return the query and the values embedded in it."""
         key = stmt._generate_cache_key()  # SQLAlchemy's own shape key, as its engine uses
         if key is None:
-            query = self._build(stmt, None)
-            return query, _params_of(query)
+            # Not cacheable (a construct without a cache key): render it in place, IN-lists
+            # included, or their POSTCOMPILE placeholders would reach the driver.
+            return self._build_expanded(stmt)
         if key.key in self._expanding:
             return self._build_expanded(stmt)
         cached = self._cache.get(key.key)

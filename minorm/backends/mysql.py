@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import asyncmy
 from asyncmy import errors as mysql_errors
+from asyncmy.constants import CLIENT
 from asyncmy.cursors import SSCursor
 from sqlalchemy.dialects.mysql.asyncmy import MySQLDialect_asyncmy
 
@@ -117,9 +118,19 @@ class MySQLBackend:
             "autocommit": True,
             **options,
         }
+        # Report the rows an UPDATE matched, as the other backends do, not only those whose
+        # value changed (an UPDATE to the same value would otherwise count 0).
+        self._connect_kwargs["client_flag"] = (
+            int(self._connect_kwargs.get("client_flag", 0)) | CLIENT.FOUND_ROWS
+        )
 
     async def open(self) -> MySQLConnection:
         conn = await asyncmy.connect(**self._connect_kwargs)
+        try:
+            await _multi_statements_off(conn)
+        except BaseException:
+            conn.close()
+            raise
         return MySQLConnection(conn)
 
     async def close(self, conn: MySQLConnection) -> None:
@@ -159,6 +170,23 @@ class MySQLBackend:
 
     def not_executed(self, exc: Exception) -> bool:
         return _code(exc) == 2006  # "server has gone away" is reported before sending
+
+
+_COM_SET_OPTION = 0x1B
+_MULTI_STATEMENTS_OFF = b"\x01\x00"  # MYSQL_OPTION_MULTI_STATEMENTS_OFF, 2 bytes little-endian
+
+
+async def _multi_statements_off(conn: asyncmy.Connection) -> None:
+    """Refuse `SELECT ...; DROP TABLE ...` on this connection, as the other backends do.
+
+    asyncmy always asks the server for multi-statement support when it connects, so a SQL
+    string could carry a second, stacked statement; COM_SET_OPTION turns that off again.
+    """
+    raw: Any = conn  # asyncmy's stubs leave out the command-level methods used here
+    await raw._execute_command(_COM_SET_OPTION, _MULTI_STATEMENTS_OFF)
+    packet = await raw.read_packet()  # EOF (MariaDB, older MySQL) or OK; errors raise
+    if not (packet.is_eof_packet() or packet.is_ok_packet()):
+        raise OperationalError("Unexpected answer to COM_SET_OPTION (multi-statements off).")
 
 
 def _capabilities(*, returning: bool) -> Capabilities:

@@ -168,6 +168,39 @@ def url_options(url: DatabaseURL) -> dict[str, Any]:
     return options
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def flag_option(url: DatabaseURL, name: str, value: Any) -> bool:
+    """A yes/no option given as a keyword (a bool) or in the URL's query string (text).
+
+    `?prepared_statements=false` means False: a non-empty string is not taken as True.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigurationError(
+        f"Bad option {name}={value!r} for {url}: use true or false (also 1/0, yes/no, on/off)."
+    )
+
+
+def int_option(url: DatabaseURL, name: str, value: Any) -> int:
+    """An integer option given as a keyword or in the URL's query string."""
+    if isinstance(value, bool):
+        raise ConfigurationError(f"Bad option {name}={value!r} for {url}: use an integer.")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"Bad option {name}={value!r} for {url}: use an integer."
+        ) from None
+
+
 def pool_settings(url: DatabaseURL, options: dict[str, Any]) -> tuple[int, int, float | None]:
     """(min_size, max_size, timeout) from `options`; bad values are a ConfigurationError."""
     sqlite_memory = url.backend == "sqlite" and (url.database or ":memory:") in (":memory:", "")

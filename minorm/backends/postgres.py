@@ -10,6 +10,7 @@ import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from minorm.backends.base import ISOLATION_LEVELS, Capabilities
+from minorm.backends.pool import flag_option, int_option
 from minorm.exceptions import (
     DatabaseError,
     DataError,
@@ -123,19 +124,23 @@ class PostgresBackend:
             skip_locked=True,
             interleaved_cursor=True,
             isolation_levels=ISOLATION_LEVELS,
-            max_parameters=32767,
+            max_parameters=MAX_ARGUMENTS,
             lastrowid=False,
             named_enum_types=True,
             for_update_of=True,
         )
-        prepared = options.pop("prepared_statements", True)
+        # From the URL's query string these arrive as text: "false" must mean False.
+        prepared = flag_option(url, "prepared_statements", options.pop("prepared_statements", True))
+        cache_size = int_option(
+            url, "statement_cache_size", options.pop("statement_cache_size", 100 if prepared else 0)
+        )
         self._connect_kwargs: dict[str, Any] = {
             "host": url.hostname,
             "port": url.port,
             "user": url.username,
             "password": url.password,
             "database": url.database,
-            "statement_cache_size": options.pop("statement_cache_size", 100 if prepared else 0),
+            "statement_cache_size": cache_size,
             **options,
         }
 
@@ -167,6 +172,13 @@ class PostgresBackend:
             return cls(_message(exc))
         if isinstance(exc, asyncpg.exceptions.DataError):
             return DataError(str(exc))
+        if isinstance(exc, asyncpg.InterfaceError) and _TOO_MANY_ARGUMENTS in str(exc):
+            # Refused before anything was sent; the connection is fine.
+            return ProgrammingError(
+                f"The statement has more than {MAX_ARGUMENTS} parameters, the most a "
+                f"PostgreSQL statement can take. Split a long `in` list (or a bulk write) into "
+                f"chunks, or filter through a subquery or a temporary table."
+            )
         if isinstance(
             exc,
             asyncpg.InterfaceError
@@ -210,6 +222,8 @@ class PostgresBackend:
 
 
 _ADMIN_SHUTDOWN = "terminating connection due to administrator command"
+_TOO_MANY_ARGUMENTS = "the number of query arguments cannot exceed"
+MAX_ARGUMENTS = 32767  # the wire protocol counts parameters in 16 bits
 
 
 def _identity(value: Any) -> Any:

@@ -156,8 +156,15 @@ def _revision_options(function: Callable[..., Any]) -> Callable[..., Any]:
             click.option("-m", "--message", default=None, help="The migration's message."),
             click.option("--head", default="head", show_default=True, help="Base revision."),
             click.option("--splice", is_flag=True, help="Allow a non-head base revision."),
-            click.option("--branch-label", "--branch_label", default=None),
-            click.option("--version-path", "--version_path", default=None),
+            click.option(
+                "--branch-label", "--branch_label", default=None, help="A label for the new branch."
+            ),
+            click.option(
+                "--version-path",
+                "--version_path",
+                default=None,
+                help="Write the file to this versions folder.",
+            ),
             click.option("--rev-id", "--rev_id", default=None, help="Revision id to use."),
             directory_option,
         ]

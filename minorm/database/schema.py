@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -36,12 +37,7 @@ async def create_all(db: Database, metadata: sa.MetaData) -> None:
 
 
 def _set_default_triggers(db: Database, metadata: sa.MetaData) -> list[str]:
-    """Triggers doing ON DELETE SET DEFAULT where the database ignores that action.
-
-    MySQL and MariaDB accept the clause and silently drop it; a BEFORE DELETE trigger on the
-    referenced table sets the referencing column to its default first, so the delete passes
-    the (then restricting) foreign key check.
-    """
+    """Triggers doing ON DELETE SET DEFAULT where the database ignores that action."""
     quote = db.dialect.identifier_preparer.quote
     triggers = []
     for table in metadata.sorted_tables:
@@ -50,14 +46,40 @@ def _set_default_triggers(db: Database, metadata: sa.MetaData) -> list[str]:
                 continue
             element = fk.elements[0]
             column, referred = element.parent, element.column
-            name = f"{fk.name or table.name + '_' + column.name}_set_default"[:64]
             triggers.append(
-                f"CREATE TRIGGER IF NOT EXISTS {quote(name)} BEFORE DELETE ON "
-                f"{quote(referred.table.name)} FOR EACH ROW UPDATE {quote(table.name)} "
-                f"SET {quote(column.name)} = DEFAULT WHERE {quote(column.name)} = "
-                f"OLD.{quote(referred.name)}"
+                set_default_trigger(
+                    quote,
+                    fk.name if isinstance(fk.name, str) else None,
+                    table.name,
+                    column.name,
+                    referred.table.name,
+                    referred.name,
+                )[1]
             )
     return triggers
+
+
+def set_default_trigger(
+    quote: Callable[[str], str],
+    fk_name: str | None,
+    table: str,
+    column: str,
+    referred_table: str,
+    referred_column: str,
+) -> tuple[str, str]:
+    """The name and `CREATE TRIGGER` statement doing ON DELETE SET DEFAULT for one foreign key.
+
+    MySQL and MariaDB accept the clause and silently drop it; a BEFORE DELETE trigger on the
+    referenced table sets the referencing column to its default first, so the delete passes
+    the (then restricting) foreign key check. The migrations create and drop the same trigger.
+    """
+    name = f"{fk_name or table + '_' + column}_set_default"[:64]
+    return name, (
+        f"CREATE TRIGGER IF NOT EXISTS {quote(name)} BEFORE DELETE ON "
+        f"{quote(referred_table)} FOR EACH ROW UPDATE {quote(table)} "
+        f"SET {quote(column)} = DEFAULT WHERE {quote(column)} = "
+        f"OLD.{quote(referred_column)}"
+    )
 
 
 def _compile(db: Database, statement: sa.schema.ExecutableDDLElement) -> CompiledQuery:

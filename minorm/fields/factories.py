@@ -16,7 +16,7 @@ from typing import Any, TypedDict, Unpack
 
 import pydantic
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.types import TypeEngine
 
 from minorm.fields import types
@@ -76,7 +76,12 @@ def _string(
     validators: Sequence[Any] = (),
 ) -> Any:
     missing = [f"{kind} needs max_length"] if required_length and max_length is None else []
-    column_type = sa.Text() if max_length is None else sa.String(max_length)
+    # MySQL's TEXT holds only 64 KiB; LONGTEXT holds what TEXT holds elsewhere (4 GiB).
+    column_type = (
+        sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+        if max_length is None
+        else sa.String(max_length)
+    )
     constraints = {"max_length": max_length, "min_length": min_length, "pattern": pattern}
     return CheckedField(
         missing=missing,
@@ -208,7 +213,11 @@ class _FloatOptions(_NumberOptions, FieldOptions, total=False):
 
 
 def FloatField(**options: Unpack[_FloatOptions]) -> Any:
-    """`FLOAT` (double precision on every backend unless `precision` says otherwise)."""
+    """`FLOAT` (double precision on every backend unless `precision` says otherwise).
+
+    NaN and infinities are refused, as DecimalField refuses them: SQLite stores NaN as NULL
+    and MySQL/MariaDB cannot store either, so no backend-independent round trip exists.
+    """
     rest: dict[str, Any] = dict(options)
     precision = rest.pop("precision", None)
     numbers = {k: rest.pop(k) for k in list(rest) if k in _NumberOptions.__annotations__}
@@ -216,7 +225,7 @@ def FloatField(**options: Unpack[_FloatOptions]) -> Any:
         kind="FloatField",
         python_type=float,
         column_type=types.float_type(precision),
-        constraints=_number_constraints(numbers),  # type: ignore[arg-type]  # split by key
+        constraints={**_number_constraints(numbers), "allow_inf_nan": False},  # type: ignore[arg-type]  # split by key
         **rest,
     )
 
@@ -315,7 +324,10 @@ def BinaryField(*, max_length: int | None = None, **options: Unpack[FieldOptions
     return Field(
         kind="BinaryField",
         python_type=bytes,
-        column_type=sa.LargeBinary(length=max_length),
+        # MySQL's BLOB holds only 64 KiB; without a length, LONGBLOB as BYTEA/BLOB elsewhere.
+        column_type=sa.LargeBinary(length=max_length)
+        if max_length is not None
+        else sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"),
         constraints={"max_length": max_length},
         **options,
     )

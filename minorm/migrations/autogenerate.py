@@ -22,11 +22,12 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.types import TypeDecorator
 
+from minorm.database.schema import set_default_trigger
 from minorm.exceptions import MigrationError
 from minorm.fields.base import MISSING
 from minorm.migrations.operations import (
     Comment,
-    EnumTypeOp,
+    ExecuteSQLOp,
     RenameColumnOp,
     describe,
     destruction,
@@ -47,6 +48,9 @@ def process_revision_directives(
     upgrade = script.upgrade_ops
     assert upgrade is not None  # one database, one list of operations
     report = state.report
+    set_default = state.registry().database.capabilities.foreign_key_set_default
+    if not set_default:
+        forget_unreflected_set_default(upgrade)
     report.pending = [line for line in _lines(upgrade, context) if line]
     if state.mode != "autogenerate":
         return
@@ -63,6 +67,8 @@ def process_revision_directives(
     add_backfills(context, downgrade, zero_value, None)
     for container in (upgrade, downgrade):
         manage_enum_types(context, container)
+        if not set_default:
+            manage_set_default_triggers(context, container)
         for op in container.ops:
             if isinstance(op, ops.CreateTableOp):
                 op.info = {}  # minorm's run-time notes on a table are not schema
@@ -318,15 +324,125 @@ def _enums(columns: Any) -> list[sa.Enum]:
     ]
 
 
-def _create_type(enum_type: sa.Enum, context: MigrationContext) -> EnumTypeOp:
+def _create_type(enum_type: sa.Enum, context: MigrationContext) -> ExecuteSQLOp:
     from sqlalchemy.dialects import postgresql
 
-    return EnumTypeOp(str(postgresql.CreateEnumType(enum_type).compile(dialect=context.dialect)))
+    return ExecuteSQLOp(str(postgresql.CreateEnumType(enum_type).compile(dialect=context.dialect)))
 
 
-def _drop_type(enum_type: sa.Enum, context: MigrationContext) -> EnumTypeOp:
+def _drop_type(enum_type: sa.Enum, context: MigrationContext) -> ExecuteSQLOp:
     name = context.dialect.identifier_preparer.quote(str(enum_type.name))
-    return EnumTypeOp(f"DROP TYPE IF EXISTS {name}")
+    return ExecuteSQLOp(f"DROP TYPE IF EXISTS {name}")
+
+
+# -- ON DELETE SET DEFAULT where the database drops it (MySQL, MariaDB) -----------------------
+
+
+def forget_unreflected_set_default(upgrade: ops.UpgradeOps) -> None:
+    """Drop the phantom "re-create this foreign key" of a key declared ON DELETE SET DEFAULT.
+
+    The database does not keep that action, so its foreign key always reads back without it;
+    the trigger minorm creates does the work instead.
+    """
+    kept: list[ops.MigrateOperation] = []
+    for table_ops in upgrade.ops:
+        if isinstance(table_ops, ops.ModifyTableOps):
+            created = {
+                op.constraint_name: op
+                for op in table_ops.ops
+                if isinstance(op, ops.CreateForeignKeyOp) and _sets_default(op)
+            }
+            dropped = {
+                op.constraint_name
+                for op in table_ops.ops
+                if isinstance(op, ops.DropConstraintOp)
+                and op.constraint_type == "foreignkey"
+                and op.constraint_name in created
+                and _same_key(op, created[op.constraint_name])
+            }
+            table_ops.ops[:] = [
+                op
+                for op in table_ops.ops
+                if getattr(op, "constraint_name", None) not in dropped
+                or not isinstance(op, ops.DropConstraintOp | ops.CreateForeignKeyOp)
+            ]
+            if not table_ops.ops:
+                continue
+        kept.append(table_ops)
+    upgrade.ops[:] = kept
+
+
+def _sets_default(op: ops.CreateForeignKeyOp) -> bool:
+    return str(op.kw.get("ondelete") or "").upper() == "SET DEFAULT"
+
+
+def _same_key(drop: ops.DropConstraintOp, create: ops.CreateForeignKeyOp) -> bool:
+    reflected = drop._reverse  # the key as read from the database, when Alembic kept it
+    if not isinstance(reflected, ops.CreateForeignKeyOp):
+        return True
+    return (
+        list(reflected.local_cols) == list(create.local_cols)
+        and reflected.referent_table == create.referent_table
+        and list(reflected.remote_cols) == list(create.remote_cols)
+        and str(reflected.kw.get("ondelete") or "").upper() in ("", "RESTRICT", "NO ACTION")
+    )
+
+
+def manage_set_default_triggers(context: MigrationContext, container: ops.OpContainer) -> None:
+    """Create the SET DEFAULT trigger with its foreign key; drop it before the key goes."""
+    result: list[ops.MigrateOperation] = []
+    for op in container.ops:
+        before: list[ops.MigrateOperation] = []
+        after: list[ops.MigrateOperation] = []
+        if isinstance(op, ops.CreateTableOp):
+            after += [_trigger(context, fk) for fk in _set_default_keys(op.to_table())]
+        elif isinstance(op, ops.DropTableOp):
+            before += [_drop_trigger(context, fk) for fk in op.to_table().foreign_key_constraints]
+        elif isinstance(op, ops.ModifyTableOps):
+            for inner in op.ops:
+                if isinstance(inner, ops.CreateForeignKeyOp) and _sets_default(inner):
+                    after.append(_trigger(context, inner.to_constraint()))
+                elif (
+                    isinstance(inner, ops.DropConstraintOp)
+                    and inner.constraint_type == "foreignkey"
+                    and isinstance(inner.constraint_name, str)
+                ):
+                    before.append(_drop_trigger_named(context, inner.constraint_name))
+        result += [*before, op, *after]
+    container.ops[:] = result
+
+
+def _set_default_keys(table: sa.Table) -> list[sa.ForeignKeyConstraint]:
+    return [
+        fk
+        for fk in table.foreign_key_constraints
+        if (fk.ondelete or "").upper() == "SET DEFAULT" and len(fk.elements) == 1
+    ]
+
+
+def _key_parts(fk: sa.ForeignKeyConstraint) -> tuple[str | None, str, str, str, str]:
+    element = fk.elements[0]
+    referred_table, _, referred_column = element.target_fullname.rpartition(".")
+    name = fk.name if isinstance(fk.name, str) else None
+    table = fk.parent.name if fk.parent is not None else ""
+    return name, table, element.parent.name, referred_table.rpartition(".")[2], referred_column
+
+
+def _trigger(context: MigrationContext, fk: sa.ForeignKeyConstraint) -> ExecuteSQLOp:
+    quote = context.dialect.identifier_preparer.quote
+    return ExecuteSQLOp(set_default_trigger(quote, *_key_parts(fk))[1])
+
+
+def _drop_trigger(context: MigrationContext, fk: sa.ForeignKeyConstraint) -> ExecuteSQLOp:
+    quote = context.dialect.identifier_preparer.quote
+    name, _ = set_default_trigger(quote, *_key_parts(fk))
+    return ExecuteSQLOp(f"DROP TRIGGER IF EXISTS {quote(name)}")
+
+
+def _drop_trigger_named(context: MigrationContext, fk_name: str) -> ExecuteSQLOp:
+    quote = context.dialect.identifier_preparer.quote
+    name, _ = set_default_trigger(quote, fk_name, "", "", "", "")
+    return ExecuteSQLOp(f"DROP TRIGGER IF EXISTS {quote(name)}")
 
 
 # -- destructive operations ---------------------------------------------------------------------

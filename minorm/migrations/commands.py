@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,10 +76,12 @@ def _errors(state: MigrationState) -> Iterator[None]:
         raise MigrationError(message) from exc
     except sa.exc.DBAPIError as exc:
         raise _database_error(exc, state) from exc
-    except (OSError, TimeoutError) as exc:
+    except (ConnectionError, socket.gaierror, TimeoutError) as exc:
         raise exceptions.OperationalError(
             f"Cannot connect to {_url(state)}: {_one_line(str(exc)) or type(exc).__name__}"
         ) from exc
+    except OSError as exc:  # a migrations file or folder that cannot be read or written
+        raise MigrationError(_one_line(f"{type(exc).__name__}: {exc}")) from exc
 
 
 def _database_error(exc: sa.exc.DBAPIError, state: MigrationState) -> exceptions.DatabaseError:

@@ -34,25 +34,26 @@ def _render_comment(autogen_context: AutogenContext, op: Comment) -> str:
     return f"# {op.text}"
 
 
-class EnumTypeOp(ops.MigrateOperation):
-    """`CREATE TYPE ... AS ENUM` or `DROP TYPE IF EXISTS` on PostgreSQL, as literal SQL.
+class ExecuteSQLOp(ops.MigrateOperation):
+    """A statement minorm adds around Alembic's operations, written as `op.execute(sql)`.
 
-    Alembic creates a named enum type with `create_table` only; a column added to an existing
-    table needs its type first, and a dropped table or column leaves its type behind.
+    PostgreSQL enum types (Alembic creates a named enum type with `create_table` only; a
+    column added to an existing table needs its type first, and a dropped table or column
+    leaves its type behind) and the triggers doing ON DELETE SET DEFAULT on MySQL/MariaDB.
     """
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
 
-    def reverse(self) -> EnumTypeOp:
-        raise NotImplementedError("enum type operations are added after reversing")
+    def reverse(self) -> ExecuteSQLOp:
+        raise NotImplementedError("minorm adds these statements after reversing")
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ()
 
 
-@renderers.dispatch_for(EnumTypeOp)
-def _render_enum_type(autogen_context: AutogenContext, op: EnumTypeOp) -> str:
+@renderers.dispatch_for(ExecuteSQLOp)
+def _render_enum_type(autogen_context: AutogenContext, op: ExecuteSQLOp) -> str:
     return f"op.execute({op.sql!r})"
 
 
@@ -91,7 +92,7 @@ def flatten(container: ops.OpContainer) -> Iterator[tuple[str | None, ops.Migrat
 
 def describe(op: ops.MigrateOperation, table: str | None, dialect: Dialect) -> str | None:
     """One line saying what `op` does; None for minorm's comments."""
-    if isinstance(op, Comment | EnumTypeOp):
+    if isinstance(op, Comment | ExecuteSQLOp):
         return None
     if isinstance(op, ops.CreateTableOp):
         return f"create table {op.table_name}"
@@ -114,14 +115,24 @@ def describe(op: ops.MigrateOperation, table: str | None, dialect: Dialect) -> s
     if isinstance(op, ops.CreateUniqueConstraintOp):
         return f"add unique constraint on {op.table_name} ({', '.join(op.columns)})"
     if isinstance(op, ops.CreateForeignKeyOp):
+        on_delete = op.kw.get("ondelete")
         return (
             f"add foreign key {op.source_table} ({', '.join(op.local_cols)}) -> "
             f"{op.referent_table} ({', '.join(op.remote_cols)})"
+            + (f" on delete {on_delete}" if on_delete else "")
         )
     if isinstance(op, ops.DropConstraintOp):
-        kind = f"{op.constraint_type} constraint" if op.constraint_type else "constraint"
+        kind = _CONSTRAINT_KINDS.get(op.constraint_type or "", "constraint")
         return f"drop {kind} {op.constraint_name} on {op.table_name}"
     return f"{type(op).__name__} on {table}"
+
+
+_CONSTRAINT_KINDS = {
+    "foreignkey": "foreign key",
+    "unique": "unique constraint",
+    "primary": "primary key",
+    "check": "check constraint",
+}
 
 
 def _alterations(op: ops.AlterColumnOp, dialect: Dialect) -> str:

@@ -37,7 +37,7 @@ from minorm.lookups import (
     to_filters,
 )
 from minorm.queryset import writing
-from minorm.queryset.aggregates import Aggregate, Avg, Max, Min, Sum
+from minorm.queryset.aggregates import Aggregate, Avg, Count, Max, Min, Sum
 from minorm.queryset.state import ForUpdate, QueryState
 
 if TYPE_CHECKING:
@@ -666,7 +666,7 @@ class QuerySet(Generic[ModelT]):
             raise QuerySetError(
                 f"{label}={aggregate!r}: aggregates are Sum, Avg, Min, Max or Count of a field."
             )
-        if aggregate.field == "*":
+        if aggregate.field == "*" and isinstance(aggregate, Count):  # rows, not a field
             return self.table.primary_key.columns[0]
         return self._column(aggregate.field)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import io
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
@@ -183,21 +182,15 @@ class TestDatabase:
 
 
 def _migrations_api() -> Callable[..., Any]:
-    # Imported by name, lazily: the migrations package pulls in alembic, and a project that
-    # creates its tables with create_all should not need it.
+    # Imported here, not at the top: the migrations package pulls in alembic, which a project
+    # creating its tables with create_all should not pay for in every pytest run.
     try:
-        migrations = importlib.import_module("minorm.migrations")
+        from minorm.migrations import migrate
     except ImportError as exc:
         raise ConfigurationError(
             f"minorm_migrations needs minorm's migrations package, which cannot be imported "
             f"({exc}); unset minorm_migrations to create the tables with Registry.create_all."
         ) from None
-    migrate: Callable[..., Any] | None = getattr(migrations, "migrate", None)
-    if migrate is None:
-        raise ConfigurationError(
-            "minorm_migrations: this version of minorm.migrations has no `migrate` function; "
-            "unset minorm_migrations to create the tables with Registry.create_all."
-        )
     return migrate
 
 

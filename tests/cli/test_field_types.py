@@ -1,4 +1,4 @@
-"""Every field type survives makemigrations -> migrate -> check without phantom changes."""
+"""Every field type (relations included) survives makemigrations -> migrate -> check without phantom changes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ import enum
 class Color(enum.Enum):
     RED = "red"
     BLUE = "blue"
+
+
+class Owner(minorm.Model):
+    name: str = minorm.CharField(max_length=20)
+
+    class Meta:
+        registry = models
 
 
 class Thing(minorm.Model):
@@ -38,6 +45,10 @@ class Thing(minorm.Model):
     ip = minorm.IPAddressField(null=True)
     color = minorm.ChoiceField(Color, default=Color.RED)
     shade = minorm.CharChoiceField(Color, null=True)
+    owner = minorm.ForeignKey(Owner, on_delete=minorm.CASCADE, related_name="things")
+    profile = minorm.OneToOneField(Owner, null=True, on_delete=minorm.SET_NULL, related_name="main_thing")
+    parent = minorm.ForeignKey("Thing", null=True, on_delete=minorm.SET_NULL, related_name="children")
+    fans = minorm.ManyToManyField(Owner, related_name="liked")
 
     class Meta:
         registry = models

@@ -1,7 +1,9 @@
 """The scenario of issue 6, end to end, on every backend and through both runners.
 
-init -> makemigrations -> migrate -> rows -> change the models -> makemigrations -> migrate
--> every value still there -> downgrade to the start -> --sql -> migrate to head -> check.
+init -> makemigrations -> migrate -> rows -> change the models (nullable column, required column
+with a default, renamed column, foreign key, many-to-many, index, dropped column) ->
+makemigrations -> migrate -> every value still there -> downgrade to the start -> --sql ->
+migrate to head -> check.
 """
 
 from __future__ import annotations
@@ -23,11 +25,27 @@ class User(minorm.Model):
 """
 
 MODELS_V2 = """
+class Team(minorm.Model):
+    title: str = minorm.CharField(max_length=50)
+
+    class Meta:
+        registry = models
+
+
+class Tag(minorm.Model):
+    label: str = minorm.CharField(max_length=30)
+
+    class Meta:
+        registry = models
+
+
 class User(minorm.Model):
     full_name: str = minorm.CharField(max_length=100)
     age: int | None = minorm.IntegerField(null=True)
     score: int = minorm.IntegerField(default=7)
     active: bool = minorm.BooleanField(default=True)
+    team = minorm.ForeignKey(Team, null=True, on_delete=minorm.SET_NULL, related_name="members")
+    tags = minorm.ManyToManyField(Tag, related_name="users")
 
     class Meta:
         registry = models
@@ -47,6 +65,26 @@ async def _read_v2(project: Project) -> list[tuple[str, int | None, int, bool]]:
     async with app.models:
         users = await app.User.query.order_by("id").all()
         return [(u.full_name, u.age, u.score, u.active) for u in users]
+
+
+async def _relate_v2(project: Project) -> tuple[list[str], list[str | None], list[str | None]]:
+    """Use the new foreign key and many-to-many; deleting the team sets the key to NULL."""
+    app = project.models()
+
+    async def teams() -> list[str | None]:
+        users = await app.User.query.order_by("id").select_related("team").all()
+        return [u.team.title if u.team else None for u in users]
+
+    async with app.models:
+        alice = await app.User.query.get(full_name="Alice")
+        team = await app.Team.query.create(title="core")
+        await app.User.query.filter(full_name="Alice").update(team=team)
+        tag = await app.Tag.query.create(label="admin")
+        await alice.tags.add(tag)
+        labels = [t.label for t in await alice.tags.all()]
+        before = await teams()
+        await team.delete()  # ON DELETE SET NULL, from the migration
+        return labels, before, await teams()
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
@@ -74,10 +112,14 @@ def test_models_change_and_data_survives(make_project, backend: str, runner: str
     assert "users.score = 7 in existing rows" in out
     assert "drop column users.nickname" in out.split("DESTRUCTIVE")[1]
     second_file = next(p for p in project.versions() if p != first_file)
-    assert "# DESTRUCTIVE: drop column users.nickname" in second_file.read_text()
+    second = second_file.read_text()
+    assert "# DESTRUCTIVE: drop column users.nickname" in second
+    assert "ondelete='SET NULL'" in second
+    assert "op.create_table('usertagsthrough'" in second
 
     project.ok("migrate")
     assert asyncio.run(_read_v2(project)) == [("Alice", None, 7, True), ("Bob", None, 7, True)]
+    assert asyncio.run(_relate_v2(project)) == (["admin"], ["core", None], [None, None])
     assert "No changes" in project.ok("check")
 
     project.ok("downgrade", first)

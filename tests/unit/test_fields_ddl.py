@@ -46,7 +46,11 @@ CASES: list[tuple[str, Any, dict[str, str]]] = [
             "mysql": "VARCHAR(20) NOT NULL",
         },
     ),
-    ("text", lambda: minorm.TextField(null=True), dict.fromkeys(DIALECTS, "TEXT")),
+    (
+        "text",
+        lambda: minorm.TextField(null=True),
+        {"postgresql": "TEXT", "sqlite": "TEXT", "mysql": "LONGTEXT"},
+    ),
     ("integer", lambda: minorm.IntegerField(), dict.fromkeys(DIALECTS, "INTEGER NOT NULL")),
     ("small", lambda: minorm.SmallIntegerField(), dict.fromkeys(DIALECTS, "SMALLINT NOT NULL")),
     ("big", lambda: minorm.BigIntegerField(), dict.fromkeys(DIALECTS, "BIGINT NOT NULL")),
@@ -110,7 +114,7 @@ CASES: list[tuple[str, Any, dict[str, str]]] = [
     (
         "binary",
         lambda: minorm.BinaryField(),
-        {"postgresql": "BYTEA NOT NULL", "sqlite": "BLOB NOT NULL", "mysql": "BLOB NOT NULL"},
+        {"postgresql": "BYTEA NOT NULL", "sqlite": "BLOB NOT NULL", "mysql": "LONGBLOB NOT NULL"},
     ),
     (
         "choice",
