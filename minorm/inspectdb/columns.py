@@ -133,7 +133,6 @@ _SIMPLE: dict[tuple[str, type[Any]], str] = {
     ("*", sa.BOOLEAN): "BooleanField",
     ("*", sa.TEXT): "TextField",
     ("*", sa.DATE): "DateField",
-    ("mysql", mysql.TEXT): "TextField",
     ("postgresql", postgresql.DOUBLE_PRECISION): "FloatField",
     ("mysql", mysql.DOUBLE): "FloatField",
     ("sqlite", sa.FLOAT): "FloatField",
@@ -142,7 +141,7 @@ _SIMPLE: dict[tuple[str, type[Any]], str] = {
     ("postgresql", postgresql.INET): "IPAddressField",
     ("postgresql", postgresql.BYTEA): "BinaryField",
     ("sqlite", sa.BLOB): "BinaryField",
-    ("mysql", mysql.BLOB): "BinaryField",
+    ("mysql", mysql.LONGBLOB): "BinaryField",  # what BinaryField() is there
     ("sqlite", sa.DATETIME): "DateTimeField",
     ("sqlite", sa.TIME): "TimeField",
 }
@@ -166,10 +165,12 @@ def _dialect_field(
             return FieldCall("minorm.TimeField")
         if type(column_type) is mysql.FLOAT and column_type.precision is None:
             return FieldCall("minorm.FloatField", options={"precision": "24"})
-        # MariaDB's JSON is an alias of LONGTEXT with a binary collation.
-        collation = getattr(column_type, "collation", None)
-        if is_mariadb and type(column_type) is mysql.LONGTEXT and collation == "utf8mb4_bin":
-            return FieldCall("minorm.JSONField")
+        if type(column_type) is mysql.LONGTEXT:
+            # MariaDB's JSON is an alias of LONGTEXT with a binary collation; any other
+            # LONGTEXT is what TextField is there.
+            collation = getattr(column_type, "collation", None)
+            json = is_mariadb and collation == "utf8mb4_bin"
+            return FieldCall("minorm.JSONField" if json else "minorm.TextField")
     return None
 
 

@@ -174,6 +174,10 @@ def test_types_without_a_factory_keep_their_sqlalchemy_type() -> None:
     assert field_call(postgresql.ARRAY(sa.TEXT()), "postgresql").source() == (
         "minorm.PGArrayField(sqlalchemy.TEXT())"
     )
+    assert field_call(mysql.LONGTEXT(), "mysql").source() == "minorm.TextField()"
+    assert field_call(mysql.TEXT(), "mysql").source() == (
+        "minorm.Field(python_type=str, column_type=mysql.TEXT())"
+    )
     mariadb_json = mysql.LONGTEXT(charset="utf8mb4", collation="utf8mb4_bin")
     assert field_call(mariadb_json, "mysql", is_mariadb=True).source() == "minorm.JSONField()"
 
