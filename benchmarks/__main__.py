@@ -7,7 +7,7 @@ import asyncio
 import os
 from typing import Any
 
-from benchmarks import bench_hydration, bench_relations, core
+from benchmarks import bench_hydration, bench_queryset, bench_relations, core
 
 URLS = {
     "sqlite": None,
@@ -31,6 +31,35 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def queryset_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        f"{'backend':<11} {'workload':<38} {'raw µs':>11} {'minorm µs':>11} {'speed':>6}",
+        "-" * 81,
+    ]
+    for row in rows:
+        lines.append(
+            f"{row['backend']:<11} {row['workload']:<38} {row['raw_us']:>11.1f} "
+            f"{row['minorm_us']:>11.1f} {row['ratio']:>6.2f}"
+        )
+    return "\n".join(lines)
+
+
+async def queryset_rows(backends: list[str], count: int) -> list[dict[str, Any]]:
+    import tempfile
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="minorm-bench-qs-") as tmp:
+        for backend in backends:
+            if backend not in ("sqlite", "postgresql"):
+                continue  # the queryset suite runs where the brief asks: SQLite and PostgreSQL
+            url = URLS[backend] or f"sqlite:///{tmp}/bench.db"
+            try:
+                rows += await bench_queryset.run(backend, url, count=count)
+            except Exception as exc:  # a server that is not there is reported, not fatal
+                print(f"skipped {backend} ({url}): {type(exc).__name__}: {exc}")
+    return rows
+
+
 async def main(backends: list[str], count: int, rounds: int) -> None:
     import tempfile
 
@@ -44,6 +73,10 @@ async def main(backends: list[str], count: int, rounds: int) -> None:
             except Exception as exc:  # a server that is not there is reported, not fatal
                 print(f"skipped {backend} ({url}): {type(exc).__name__}: {exc}")
     print(table(rows))
+    print()
+    print("Querysets and models (speed = minorm's share of the driver's operations per second;")
+    print("targets: fetching rows as models >= 0.5, the rest >= 0.7)")
+    print(queryset_table(await queryset_rows(backends, count)))
     print()
     for row in bench_hydration.run():
         print(

@@ -47,11 +47,16 @@ def declare(database: minorm.Database) -> tuple[minorm.Registry, Any, Any]:
 
 
 async def raw_bulk(raw: Raw, rows: list[tuple[str, int, str | None]]) -> None:
-    """The driver's own way to insert many rows: executemany."""
+    """The driver's own way to insert many rows: executemany (in one transaction on SQLite,
+    as a careful user would write it)."""
     sql = raw.sql(f"INSERT INTO {RAW_TABLE} (name, price, note) VALUES (?, ?, ?)")
     if raw.backend == "mysql":
         async with raw.handle.cursor() as cursor:
             await cursor.executemany(sql, rows)
+    elif raw.backend == "sqlite":
+        await raw.handle.execute("BEGIN")
+        await raw.handle.executemany(sql, rows)
+        await raw.handle.execute("COMMIT")
     else:
         await raw.handle.executemany(sql, rows)
 

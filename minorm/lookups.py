@@ -23,7 +23,7 @@ import decimal
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pydantic
 import sqlalchemy as sa
@@ -296,8 +296,7 @@ def _python_type(type_: sa.types.TypeEngine[Any]) -> Any:
 # -- the filter tree -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(NamedTuple):
     """One checked `field[__transform]__op=value` lookup, its value already prepared."""
 
     key: str
@@ -308,8 +307,7 @@ class Condition:
     values: tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """Filters joined by AND or OR, possibly negated."""
 
     connector: str
@@ -442,12 +440,17 @@ def resolve_column(table: sa.Table, name: str) -> sa.Column[Any]:
     The one place where names become columns: filters, ordering, projections, grouping and
     aggregates all resolve through it. Raises QuerySetError naming the valid fields.
     """
-    if name == "pk":
-        columns = list(table.primary_key.columns)
-        if len(columns) == 1:
-            return columns[0]
-    if name in table.c:
-        return table.c[name]
+    # A name -> column map kept in the table's own `info`, built on first use: SQLAlchemy's
+    # column collections are slow to search on every filter.
+    columns = table.info.get("minorm.columns")
+    if columns is None:
+        columns = {column.key: column for column in table.columns}
+        if len(table.primary_key) == 1:
+            columns["pk"] = next(iter(table.primary_key.columns))
+        table.info["minorm.columns"] = columns
+    column: sa.Column[Any] | None = columns.get(name)
+    if column is not None:
+        return column
     valid = ", ".join(sorted(["pk", *table.c.keys()]))
     raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
 
@@ -468,7 +471,7 @@ def condition(table: sa.Table, key: str, value: Any) -> Filter:
 def column_condition(table: sa.Table, key: str, value: Any) -> Filter:
     """`condition` for a key that names a column (never a relation) of `table`."""
     name, *rest = key.split("__")
-    if name == "pk" and len(table.primary_key.columns) > 1:
+    if name == "pk" and len(table.primary_key) > 1:
         return _composite_pk(table, rest, value)
     column = resolve_column(table, name)
     transform = None

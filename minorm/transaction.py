@@ -58,6 +58,10 @@ class TransactionHost(Protocol):
     async def _control(self, scope: Scope, step: Callable[[Connection], Awaitable[None]]) -> None:
         """Run one transaction-control step on the scope's connection, translating errors."""
 
+    def _may_retry_begin(self, scope: Scope, error: BaseException, attempt: int) -> bool:
+        """Whether a transaction whose start failed with `error` on the (closed) `scope` may
+        start again on a fresh connection: the old one was dead and nothing ran on it."""
+
 
 def normalize_isolation(level: str | None, supported: tuple[str, ...]) -> str | None:
     """Spell an isolation level as SQL does; an unknown or unsupported one is an error."""
@@ -112,27 +116,37 @@ class Transaction:
     async def start(self) -> Self:
         if self._scope is not None:
             raise TransactionError("This transaction has already started.")
-        scope = await self._host._open_scope()
-        try:
-            if scope.stack or scope.nested_root:
-                if scope.stack and (self._isolation is not None or self._readonly):
-                    raise TransactionError(
-                        "A nested transaction (a savepoint) cannot set its own isolation "
-                        "level or read-only mode; set them on the outermost transaction."
-                    )
-                name = f"minorm_sp_{next(_savepoint_ids)}"
-                await self._host._control(scope, lambda conn: conn.run(f"SAVEPOINT {name}"))
-                self._savepoint = name
-            else:
-                isolation, readonly = self._isolation, self._readonly
-                await self._host._control(scope, lambda conn: conn.begin(isolation, readonly))
-        except BaseException:
-            if not scope.stack:
+        attempt = 0
+        while True:
+            attempt += 1
+            scope = await self._host._open_scope()
+            try:
+                await self._begin(scope)
+                break
+            except BaseException as exc:
+                if scope.stack:
+                    raise
                 self._host._close_scope(scope)
-            raise
+                # A connection that died while idle: the BEGIN never ran, try a fresh one.
+                if not self._host._may_retry_begin(scope, exc, attempt):
+                    raise
         scope.stack.append(self)
         self._scope = scope
         return self
+
+    async def _begin(self, scope: Scope) -> None:
+        if scope.stack or scope.nested_root:
+            if scope.stack and (self._isolation is not None or self._readonly):
+                raise TransactionError(
+                    "A nested transaction (a savepoint) cannot set its own isolation "
+                    "level or read-only mode; set them on the outermost transaction."
+                )
+            name = f"minorm_sp_{next(_savepoint_ids)}"
+            await self._host._control(scope, lambda conn: conn.run(f"SAVEPOINT {name}"))
+            self._savepoint = name
+        else:
+            isolation, readonly = self._isolation, self._readonly
+            await self._host._control(scope, lambda conn: conn.begin(isolation, readonly))
 
     async def commit(self) -> None:
         """Commit (or release the savepoint); rolls back instead under force_rollback."""

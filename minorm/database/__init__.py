@@ -388,26 +388,42 @@ class Database:
         self, compiled: CompiledQuery, args: Sequence[Any], batch_size: int
     ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
         pool = self._require_pool()
-        conn = await pool.acquire()
-        scope = Scope(conn, None, nested_root=False)
-        stream = conn.stream(compiled.sql, args, batch_size)
-        try:
-            while True:
-                try:
-                    rows, names = await self._guard(scope, anext(stream))
-                except StopAsyncIteration:
-                    break
-                yield compiled.process(rows), names
-        except GeneratorExit:
-            raise  # the caller left the loop early: close the cursor normally below
-        except BaseException:
-            scope.broken = True
-            raise
-        finally:
-            if not scope.broken:
-                with contextlib.suppress(Exception):
-                    await stream.aclose()
-            pool.release(conn, discard=scope.broken)
+        # An idle connection may have died (a server restart, a killed session) without the
+        # driver knowing; as in `_run`, a query it provably never ran goes to a fresh one.
+        attempts = pool.max_size + 1
+        for attempt in range(1, attempts + 1):
+            conn = await pool.acquire()
+            scope = Scope(conn, None, nested_root=False)
+            stream = conn.stream(compiled.sql, args, batch_size)
+            started = False
+            try:
+                while True:
+                    try:
+                        rows, names = await self._guard(scope, anext(stream))
+                    except StopAsyncIteration:
+                        break
+                    started = True
+                    yield compiled.process(rows), names
+                return
+            except GeneratorExit:
+                raise  # the caller left the loop early: close the cursor normally below
+            except DatabaseError as error:
+                retry = not started and attempt < attempts and scope.broken
+                scope.broken = True
+                cause = error.__cause__
+                if not (retry and isinstance(cause, Exception)):
+                    raise
+                if not self._backend.not_executed(cause):
+                    raise
+                logger.info("Retrying on a fresh connection after: %s", error)
+            except BaseException:
+                scope.broken = True
+                raise
+            finally:
+                if not scope.broken:
+                    with contextlib.suppress(Exception):
+                        await stream.aclose()
+                pool.release(conn, discard=scope.broken)
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -453,6 +469,14 @@ class Database:
             self._global_lock.release()
         elif self._pool is not None:
             self._pool.release(scope.conn, discard=scope.broken)
+
+    def _may_retry_begin(self, scope: Scope, error: BaseException, attempt: int) -> bool:
+        if scope.nested_root or not scope.broken or self._pool is None:
+            return False
+        if attempt > self._pool.max_size:
+            return False  # every pooled connection has been tried
+        cause = error.__cause__
+        return isinstance(cause, Exception) and self._backend.not_executed(cause)
 
     async def _control(self, scope: Scope, step: Callable[[Connection], Awaitable[None]]) -> None:
         if scope.broken:

@@ -31,6 +31,12 @@ def link(cls: type[Any]) -> None:
         if not isinstance(field, RelationField):
             continue
         field.bind_owner(meta.model_name)
+        target = field.target
+        if target is not None and getattr(target.meta, "registry", None) is not registry:
+            raise ConfigurationError(
+                f"{meta.model_name}.{name}: {target.__name__} belongs to another registry; "
+                "relations connect models of one registry (declare both in the same one)."
+            )
         if isinstance(field, ForeignKeyRelation):
             field.partial = persistence.make_partial
             connect = functools.partial(_link_foreign_key, cls, name, field)

@@ -338,13 +338,27 @@ def mark_inserted(instance: Model, keys: Sequence[Any] | None) -> None:
     _set_persisted(instance, True)
 
 
+def _bind(table: sa.Table, name: str, prefix: str = "") -> sa.BindParameter[Any]:
+    return sa.bindparam(prefix + name, type_=table.c[name].type)
+
+
 async def _insert(instance: Model, table: sa.Table) -> None:
     row, generated = insert_row(instance)
-    pk = await _database(instance).execute(table.insert().values(row))
+    database = _database(instance)
+    keys = tuple(row)
+    returning = database.capabilities.returning and bool(table.primary_key)
+
+    def build() -> sa.Insert:
+        statement = table.insert().values({name: _bind(table, name) for name in keys})
+        return statement.returning(*table.primary_key.columns) if returning else statement
+
+    # Compiled once per table and set of columns: a repeated save does no SQLAlchemy work.
+    compiled = database.compiled(("minorm.insert", table, keys, returning), build)
+    pk = await database.execute(compiled, row)
     pknames = instance.meta.pknames
     if any(name in generated for name in pknames):
-        keys = pk if isinstance(pk, tuple) else (pk,)
-        instance.__dict__.update(zip(pknames, keys, strict=False))
+        values = pk if isinstance(pk, tuple) else (pk,)
+        instance.__dict__.update(zip(pknames, values, strict=False))
     if any(name not in pknames for name in generated):
         await load(instance)
 
@@ -366,12 +380,24 @@ def _to_db(instance: Model, row: dict[str, Any]) -> dict[str, Any]:
 
 async def _update(instance: Model, table: sa.Table, names: set[str]) -> None:
     pknames = instance.meta.pknames
-    columns = instance.meta.column_fields
-    row = {name: instance.__dict__[name] for name in names if name in columns}
-    row = _to_db(instance, {name: value for name, value in row.items() if name not in pknames})
-    if row:
-        query = table.update().where(_pk_clause(instance, table)).values(row)
-        await _database(instance).execute(query)
+    data = instance.__dict__
+    keys = tuple(
+        name for name in instance.meta.column_fields if name in names and name not in pknames
+    )
+    if not keys:
+        return
+
+    def build() -> sa.Update:
+        where = [table.c[name] == _bind(table, name, "k_") for name in pknames]
+        return table.update().where(*where).values({n: _bind(table, n, "v_") for n in keys})
+
+    # Compiled once per table and set of columns: a repeated save does no SQLAlchemy work.
+    database = _database(instance)
+    compiled = database.compiled(("minorm.update", table, keys), build)
+    row = _to_db(instance, {name: data[name] for name in keys})
+    values = {f"v_{name}": value for name, value in row.items()}
+    values.update({f"k_{name}": data[name] for name in pknames})
+    await database.execute(compiled, values)
 
 
 async def delete(instance: Model) -> int:

@@ -17,10 +17,17 @@ import sqlalchemy as sa
 
 
 def _python_type(column: sa.ColumnElement[Any]) -> Any:
-    try:
-        return column.type.python_type
-    except NotImplementedError:
-        return None
+    type_: Any = column.type
+    # A TypeDecorator may not name a Python type; its implementation does.
+    candidate: Any
+    for candidate in (getattr(type_, "impl_instance", None), type_):
+        try:
+            found = candidate.python_type
+        except (NotImplementedError, AttributeError):
+            continue
+        if found is not object:
+            return found
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ SQLAlchemy work. Writing methods live in `minorm.queryset.writing`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Generator, Hashable, Iterable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import sqlalchemy as sa
@@ -38,7 +37,7 @@ from minorm.lookups import (
 )
 from minorm.queryset import writing
 from minorm.queryset.aggregates import Aggregate, Avg, Count, Max, Min, Sum
-from minorm.queryset.state import ForUpdate, QueryState
+from minorm.queryset.state import EMPTY, ForUpdate, QueryState
 
 if TYPE_CHECKING:
     from minorm.database import Database, Query
@@ -64,7 +63,7 @@ class QuerySet(Generic[ModelT]):
 
     def __init__(self, model: type[ModelT], state: QueryState | None = None) -> None:
         self.model = model
-        self._state = state or QueryState()
+        self._state = state or EMPTY
 
     def __repr__(self) -> str:
         return f"<QuerySet of {getattr(self.model, '__name__', self.model)}: {self._state}>"
@@ -81,7 +80,7 @@ class QuerySet(Generic[ModelT]):
         return cast("Any", self.model).meta
 
     def _with(self, **changes: Any) -> Self:
-        return type(self)(self.model, replace(self._state, **changes))
+        return type(self)(self.model, self._state.evolve(**changes))
 
     def _uncombined(self, method: str) -> None:
         if self._state.combined:
@@ -105,6 +104,22 @@ class QuerySet(Generic[ModelT]):
             return self
         return self._with(where=(*self._state.where, Node("AND", True, tuple(nodes))))
 
+    def or_(self, *filters: Q | Clause, **lookups: Any) -> Self:
+        """Rows matching at least one of the given filters (and the queryset's earlier ones)."""
+        self._uncombined("or_")
+        nodes = to_filters(self.table, filters, lookups)
+        if not nodes:
+            return self
+        return self._with(where=(*self._state.where, Node("OR", False, tuple(nodes))))
+
+    def and_(self, *filters: Q | Clause, **lookups: Any) -> Self:
+        """Rows matching every one of the given filters: the same as `filter`."""
+        return self.filter(*filters, **lookups)
+
+    def not_(self, *filters: Q | Clause, **lookups: Any) -> Self:
+        """Rows not matching all of the given filters together: the same as `exclude`."""
+        return self.exclude(*filters, **lookups)
+
     def order_by(self, *names: str) -> Self:
         """Order by field names; a `-` prefix sorts descending. Replaces earlier ordering."""
         joins = Joins(self.table)
@@ -116,7 +131,7 @@ class QuerySet(Generic[ModelT]):
         """Load the objects behind these foreign-key paths (`"user"`, `"post__user"`) in the
         same query, with JOINs (LEFT JOINs where a key may be NULL)."""
         joined = self._state.select_related + paths
-        self._check_loading(replace(self._state, select_related=joined))
+        self._check_loading(self._state.evolve(select_related=joined))
         return self._with(select_related=joined)
 
     def prefetch_related(self, *lookups: Any) -> Self:
@@ -134,7 +149,7 @@ class QuerySet(Generic[ModelT]):
         read. A path (`"user__name"`) loads that related object with only those fields."""
         if self._state.defer:
             raise QuerySetError("only() and defer() exclude each other; use one of them.")
-        self._check_loading(replace(self._state, only=names))
+        self._check_loading(self._state.evolve(only=names))
         return self._with(only=names)
 
     def defer(self, *names: str) -> Self:
@@ -142,12 +157,12 @@ class QuerySet(Generic[ModelT]):
         if self._state.only is not None:
             raise QuerySetError("only() and defer() exclude each other; use one of them.")
         deferred = self._state.defer + names
-        self._check_loading(replace(self._state, defer=deferred))
+        self._check_loading(self._state.evolve(defer=deferred))
         return self._with(defer=deferred)
 
     def reverse(self) -> Self:
         """The same rows in the opposite order (primary key order when none was given)."""
-        names = self._state.order_by or self._meta.pknames
+        names = self._state.order_by or self._default_order(self._state)
         flipped = tuple(n[1:] if n.startswith("-") else f"-{n}" for n in names)
         return self._with(order_by=flipped)
 
@@ -253,6 +268,11 @@ class QuerySet(Generic[ModelT]):
         )
 
     # -- SQL ---------------------------------------------------------------------------------
+
+    def _default_order(self, state: QueryState) -> tuple[str, ...]:
+        """The primary key order (after the DISTINCT ON fields, which must lead)."""
+        leading = state.distinct if isinstance(state.distinct, tuple) else ()
+        return (*leading, *self._meta.pknames)
 
     def _column(
         self, name: str, joins: Joins | None = None, *, why: str = "order_by"
@@ -384,6 +404,8 @@ class QuerySet(Generic[ModelT]):
         return database.compiled((self.table, kind, shape), lambda: build(Binder())), params
 
     def _check_supported(self, state: QueryState, database: Database) -> None:
+        if not isinstance(state.distinct, tuple) and state.for_update is None:
+            return
         capabilities = database.capabilities
         backend = database.url.backend
         if isinstance(state.distinct, tuple) and not capabilities.distinct_on:
@@ -508,9 +530,15 @@ class QuerySet(Generic[ModelT]):
 
         Raises ObjectNotFound if no row matches and MultipleObjectsReturned if several do.
         """
-        queryset = self.filter(*filters, **lookups) if filters or lookups else self
+        state = self._state
+        if filters or lookups:
+            self._uncombined("get")
+            nodes = to_filters(self.table, filters, lookups)
+            state = state.evolve(where=state.where + tuple(nodes), limit=2)
+        else:
+            state = state.evolve(limit=2)
         # LIMIT 2 is enough to tell "one" from "many" without counting the table.
-        found = await queryset._fetch(replace(queryset._state, limit=2))
+        found = await self._fetch(state)
         if len(found) == 1:
             return found[0]
         name = getattr(self.model, "__name__", "row")
@@ -528,16 +556,18 @@ class QuerySet(Generic[ModelT]):
     async def first(self) -> ModelT | None:
         """The first row in this queryset's order (primary key order by default), or None."""
         state = self._state
-        order = state.order_by or self._meta.pknames
+        order = state.order_by or self._default_order(state)
         limit = 1 if state.limit is None else min(state.limit, 1)
-        found = await self._fetch(replace(state, order_by=order, limit=limit))
+        found = await self._fetch(state.evolve(order_by=order, limit=limit))
         return found[0] if found else None
 
     async def last(self) -> ModelT | None:
         """The last row in this queryset's order (primary key order by default), or None."""
         state = self._state
         if state.windowed or state.combined:
-            rows = await self._fetch(replace(state, order_by=state.order_by or self._meta.pknames))
+            rows = await self._fetch(
+                state.evolve(order_by=state.order_by or self._default_order(state))
+            )
             return rows[-1] if rows else None
         return await self.reverse().first()
 
@@ -553,7 +583,7 @@ class QuerySet(Generic[ModelT]):
         else:
 
             def build(binder: Binder) -> ClauseElement:
-                inner = self._statement(replace(state, for_update=None), self._keys(state), binder)
+                inner = self._statement(state.evolve(for_update=None), self._keys(state), binder)
                 return sa.select(sa.func.count()).select_from(inner.subquery())
 
         query, params = self._prepared("count", build)
@@ -576,7 +606,7 @@ class QuerySet(Generic[ModelT]):
                 query = sa.select(_ONE).select_from(self.table)
                 query = query.where(*[build_clause(self.table, n, binder) for n in state.where])
             else:
-                inner = self._statement(replace(state, for_update=None), self._keys(state), binder)
+                inner = self._statement(state.evolve(for_update=None), self._keys(state), binder)
                 query = sa.select(_ONE).select_from(inner.subquery())
             return query.limit(_ONE).offset(sa.literal_column("0"))
 
@@ -727,11 +757,20 @@ class QuerySet(Generic[ModelT]):
     # -- writing (see minorm.queryset.writing) -----------------------------------------------
 
     async def create(self, **values: Any) -> ModelT:
-        """Validate and insert a new row; returns the saved instance."""
+        """Validate and insert a new row; returns the saved instance. A many-to-many field
+        takes a list of saved objects to link (`create(title="x", tags=[a, b])`)."""
+        relations = self._meta.relations
+        linked = {
+            name: values.pop(name)
+            for name in list(values)
+            if name in relations and relations[name].kind == "m2m"
+        }
         instance: Any = self.model(**values)
         if self._state.using is not None:
             instance._use_database(self._state.using)
         await instance.save(force_insert=True)
+        for name, objs in linked.items():
+            await getattr(instance, name).add_many(*objs)
         return cast("ModelT", instance)
 
     async def update(self, **values: Any) -> int:

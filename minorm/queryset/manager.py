@@ -23,6 +23,8 @@ class Manager:
         self.model: type[Any] | None = None
 
     def __get__(self, instance: object, owner: type[M]) -> QuerySet[M]:
+        if type(self) is Manager:  # the default manager: no custom get_queryset to run
+            return QuerySet(owner)
         bound = type(self)()
         bound.model = owner
         queryset: QuerySet[M] = bound.get_queryset()

@@ -8,11 +8,19 @@ statement.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from minorm.lookups import Filter, shape_of, values_of
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP  # "leave this field as it is" for QueryState.evolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,43 @@ class QueryState:
     prefetch_related: tuple[Any, ...] = ()
     only: tuple[str, ...] | None = None
     defer: tuple[str, ...] = ()
+
+    def evolve(
+        self,
+        *,
+        where: tuple[Filter, ...] | _Keep = KEEP,
+        order_by: tuple[str, ...] | _Keep = KEEP,
+        limit: int | _Keep | None = KEEP,
+        offset: int | _Keep | None = KEEP,
+        distinct: bool | tuple[str, ...] | _Keep = KEEP,
+        group_by: tuple[str, ...] | _Keep = KEEP,
+        for_update: ForUpdate | _Keep | None = KEEP,
+        using: str | _Keep | None = KEEP,
+        batch_size: int | _Keep | None = KEEP,
+        combined: tuple[tuple[str, QueryState], ...] | _Keep = KEEP,
+        select_related: tuple[str, ...] | _Keep = KEEP,
+        prefetch_related: tuple[Any, ...] | _Keep = KEEP,
+        only: tuple[str, ...] | _Keep | None = KEEP,
+        defer: tuple[str, ...] | _Keep = KEEP,
+    ) -> QueryState:
+        """A copy with the given fields changed (cheaper than `dataclasses.replace`, which
+        every chained call would otherwise pay for)."""
+        return QueryState(
+            self.where if where is KEEP else where,
+            self.order_by if order_by is KEEP else order_by,
+            self.limit if limit is KEEP else limit,
+            self.offset if offset is KEEP else offset,
+            self.distinct if distinct is KEEP else distinct,
+            self.group_by if group_by is KEEP else group_by,
+            self.for_update if for_update is KEEP else for_update,
+            self.using if using is KEEP else using,
+            self.batch_size if batch_size is KEEP else batch_size,
+            self.combined if combined is KEEP else combined,
+            self.select_related if select_related is KEEP else select_related,
+            self.prefetch_related if prefetch_related is KEEP else prefetch_related,
+            self.only if only is KEEP else only,
+            self.defer if defer is KEEP else defer,
+        )
 
     def shape(self) -> Hashable | None:
         """The structure of the query without its values; None if it cannot be cached (a raw
@@ -91,3 +136,6 @@ class QueryState:
     def windowed(self) -> bool:
         """Whether a limit or an offset is set."""
         return self.limit is not None or self.offset is not None
+
+
+EMPTY = QueryState()

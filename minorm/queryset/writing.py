@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 ModelT = TypeVar("ModelT")
 
 # Rows per multi-row INSERT at most (fewer where the backend's parameter limit says so).
-# PostgreSQL, SQLite and MariaDB return the rows of a multi-row INSERT ... RETURNING in the
-# order of its VALUES, which is how generated keys are matched to instances.
 INSERT_BATCH = 5000
 # Keys looked up per query by bulk_get_or_create.
 LOOKUP_BATCH = 500
@@ -199,6 +197,10 @@ async def _insert_batch(
     instances = [instance for instance, _ in items]
     if returning:
         created = await database.fetch_values(compiled, params)
+        if len(pk) == 1 and all(isinstance(row[0], int) for row in created):
+            # No backend promises RETURNING in VALUES order, but an autoincrement key is
+            # handed out in that order: sorting by it matches keys to instances.
+            created = sorted(created, key=lambda row: row[0])
         model._mark_inserted_many(instances, created)
     else:
         await database.execute(compiled, params)

@@ -100,6 +100,29 @@ class RelatedManager(Generic[T]):
     async def count(self) -> int:
         return await self.get_queryset().count()
 
+    # Typed shortcuts for the most used queryset methods (the rest go through __getattr__).
+
+    def order_by(self, *names: str) -> QuerySet[T]:
+        return self.get_queryset().order_by(*names)
+
+    def limit(self, count: int) -> QuerySet[T]:
+        return self.get_queryset().limit(count)
+
+    def select_related(self, *paths: str) -> QuerySet[T]:
+        return self.get_queryset().select_related(*paths)
+
+    def prefetch_related(self, *lookups: Any) -> QuerySet[T]:
+        return self.get_queryset().prefetch_related(*lookups)
+
+    async def get_or_none(self, *filters: Any, **lookups: Any) -> T | None:
+        return await self.get_queryset().get_or_none(*filters, **lookups)
+
+    async def first(self) -> T | None:
+        return await self.get_queryset().first()
+
+    async def exists(self) -> bool:
+        return await self.get_queryset().exists()
+
     # -- prefetched rows ----------------------------------------------------------------
 
     def _prefetched(self) -> list[T]:

@@ -135,7 +135,12 @@ class ModelPaths:
             selected = sa.select(link).where(link.is_not(None))
             if inner is not None:
                 selected = selected.where(inner)
-        return self.table.c[relation.local].in_(selected.correlate(None))
+        clause: Clause = self.table.c[relation.local].in_(selected.correlate(None))
+        if relation.kind == "forward" and relation.nullable:
+            # A NULL key has no related row: the filter is false (not unknown), so
+            # `exclude(editor__name="x")` keeps the rows without an editor.
+            clause = sa.and_(self.table.c[relation.local].is_not(None), clause)
+        return clause
 
     # -- joined columns -----------------------------------------------------------------
 
@@ -148,6 +153,12 @@ class ModelPaths:
         model, outer, prefix = self.model, False, ""
         for part in parts:
             relation = _relation(model, part, why)
+            if why == "select_related" and relation.kind != "forward":
+                raise QuerySetError(
+                    f"select_related follows foreign keys and one-to-one fields; "
+                    f"{model.__name__}.{part} is a reverse relation: use "
+                    f"prefetch_related({prefix + part!r})."
+                )
             if relation.many and not allow_many:
                 raise QuerySetError(
                     f"{why}: {model.__name__}.{part} is a to-many relation and would repeat "

@@ -107,6 +107,10 @@ async def test_distinct_rows_and_distinct_on(models: Models, database: Database)
             ("fruit", "apple"),
             ("tool", "hammer"),
         ]
+        per_category = item.query.distinct("category")
+        assert (await per_category.first()).name == "apple"
+        assert (await per_category.last()).name == "saw"
+        assert [i.name for i in await per_category.reverse()] == ["saw", "pear"]
     else:
         with pytest.raises(minorm.NotSupportedError, match=r"DISTINCT ON.*group_by"):
             await item.query.distinct("category")
@@ -311,6 +315,18 @@ async def test_exact_and_in_are_case_sensitive_everywhere(models: Models) -> Non
         "pear",
         "saw",
     ]
+
+
+async def test_or_and_not_combine_their_own_filters(models: Models) -> None:
+    item = models.item
+    either = item.query.or_(name="saw", price__lt=4).order_by("price")
+    assert names(await either) == ["apple", "saw"]
+    assert names(await either.and_(category="tool")) == ["saw"]
+    assert names(await item.query.filter(category="fruit").not_(name="pear").order_by("id")) == [
+        "apple",
+        "Apple",
+    ]
+    assert await item.query.or_().count() == 5
 
 
 async def test_raw_sqlalchemy_clauses_filter_too(models: Models) -> None:

@@ -396,6 +396,9 @@ async def test_related_lookup_with_instances_q_and_exclude(filled: Blog) -> None
     assert await titles(filled.post.query.filter(either)) == ["Bob's", "Hello"]
     assert await titles(filled.post.query.filter(~Q(user__name="alice"))) == ["Bob's"]
     assert await names(filled.user.query.exclude(posts__tags__name="python")) == ["bob", "carol"]
+    # A post without an editor is not edited by bob: exclude keeps it.
+    assert await titles(filled.post.query.exclude(editor__name="bob")) == ["Async", "Bob's"]
+    assert await titles(filled.post.query.filter(~Q(editor__name="bob"))) == ["Async", "Bob's"]
     assert await filled.post.query.filter(tags__name="python").count() == 2
 
 
@@ -408,6 +411,8 @@ async def test_unknown_relation_path_names_the_choices(filled: Blog) -> None:
         filled.post.query.select_related("owner")
     with pytest.raises(minorm.QuerySetError, match="prefetch_related"):
         filled.user.query.select_related("posts")
+    with pytest.raises(minorm.QuerySetError, match=r"reverse relation: use prefetch_related"):
+        filled.user.query.select_related("profile")
     with pytest.raises(minorm.QuerySetError, match="to-many"):
         filled.user.query.order_by("posts__title")
 
@@ -421,6 +426,8 @@ async def test_order_by_related_field(filled: Blog) -> None:
     # A nullable key: the posts without an editor stay in the result.
     posts = await filled.post.query.order_by("editor__name", "title")
     assert sorted(p.title for p in posts) == ["Async", "Bob's", "Hello"]
+    users = await filled.user.query.order_by("profile__bio", "name")  # a reverse one-to-one
+    assert sorted(u.name for u in users) == ["alice", "bob", "carol"]
     comments = await filled.comment.query.order_by("-post__user__name", "text")
     assert [c.text for c in comments] == ["c1", "c2"]
     first = await filled.post.query.order_by("user__name", "-title").first()
@@ -768,3 +775,66 @@ async def test_related_objects_follow_using(tmp_path: Any) -> None:
         assert await Book.query.using("replica").filter(tags__isnull=False).count() == 1
         fetched = await Author.query.using("replica").prefetch_related("books__tags")
         assert [len(b.tags) for a in fetched for b in a.books] == [1]
+
+
+async def test_manager_and_prefetch_errors(filled: Blog) -> None:
+    alice = await filled.user.query.get(name="alice")
+    bob = await filled.user.query.get(name="bob")
+    bobs = await filled.post.query.get(title="Bob's")
+    with pytest.raises(minorm.QuerySetError, match="is not related"):
+        await alice.edited.remove(bobs)
+    with pytest.raises(minorm.QuerySetError, match="takes Post instances"):
+        await alice.posts.add(bob)
+    with pytest.raises(minorm.QuerySetError, match="leads to Tag"):
+        filled.post.query.prefetch_related(minorm.Prefetch("tags", queryset=filled.user.query))
+    with pytest.raises(minorm.QuerySetError, match="relation names or Prefetch"):
+        filled.post.query.prefetch_related(42)
+    fetched = await filled.user.query.filter(name="alice").prefetch_related("posts").get()
+    assert len(fetched.posts) == 2
+    assert {fetched.posts[0].title, fetched.posts[1].title} == {"Async", "Hello"}
+    await fetched.posts.create(title="New")  # writing through the manager forgets the prefetch
+    with pytest.raises(minorm.FieldNotLoaded):
+        len(fetched.posts)
+    assert await fetched.posts.count() == 3
+
+
+def test_through_model_without_both_keys_is_refused() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Left(minorm.Model):
+        class Meta:
+            registry = models
+
+    class Right(minorm.Model):
+        class Meta:
+            registry = models
+
+    class Link(minorm.Model):
+        left = minorm.ForeignKey(Left, related_name=False)
+
+        class Meta:
+            registry = models
+
+    with pytest.raises(
+        minorm.ConfigurationError, match="needs exactly one ForeignKey to Owner and one to Right"
+    ):
+
+        class Owner(minorm.Model):
+            rights = minorm.ManyToManyField(Right, through=Link)
+
+            class Meta:
+                registry = models
+
+    assert minorm.OneToOne is minorm.OneToOneField
+    assert minorm.ManyToMany is minorm.ManyToManyField
+    assert minorm.PROTECT == minorm.RESTRICT
+
+
+async def test_create_links_many_to_many_objects(filled: Blog) -> None:
+    alice = await filled.user.query.get(name="alice")
+    python = await filled.tag.query.get(name="python")
+    sql = await filled.tag.query.get(name="sql")
+    post = await filled.post.query.create(user=alice, title="Both", tags=[python, sql])
+    assert await names(post.tags.order_by("name")) == ["python", "sql"]
+    assert (await post.tags.first()) is not None
+    assert await sql.posts.exists()

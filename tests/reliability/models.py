@@ -17,6 +17,8 @@ class Models:
     item: Any
     code: Any
     sample: Any
+    owner: Any
+    pet: Any
 
     async def reset(self) -> None:
         await self.registry.drop_all()
@@ -62,4 +64,19 @@ def declare(database: Database) -> Models:
             registry = models
             tablename = "rely_samples"
 
-    return Models(models, Item, Code, Sample)
+    class Owner(minorm.Model):
+        name: str = minorm.CharField(max_length=40)
+
+        class Meta:
+            registry = models
+            tablename = "rely_owners"
+
+    class Pet(minorm.Model):
+        name: str = minorm.CharField(max_length=40)
+        owner: Any = minorm.ForeignKey(Owner, on_delete=minorm.CASCADE, related_name="pets")
+
+        class Meta:
+            registry = models
+            tablename = "rely_pets"
+
+    return Models(models, Item, Code, Sample, Owner, Pet)

@@ -4,7 +4,8 @@ the end.
 
 Pre-install it to skip the install step: `apt-get install -y pgbouncer` (as root). Without CI
 a machine where it cannot be installed or started skips the PgBouncer tests, naming the reason;
-with CI=true that is a failure.
+with CI=true that is a failure. Set MINORM_KEEP_PGBOUNCER=1 to keep its directory (config and
+log) after the run.
 """
 
 from __future__ import annotations
@@ -144,7 +145,14 @@ def running(server_url: str) -> Iterator[PgBouncer]:
         f"auth_file = {directory / 'users.txt'}\n"
         "pool_mode = transaction\n"
         "max_client_conn = 200\n"
-        "default_pool_size = 20\n"
+        "default_pool_size = 10\n"
+        # Give idle server connections back soon: the PostgreSQL server is shared.
+        "server_idle_timeout = 10\n"
+        # A server login that fails (the fault tests kill sessions, some mid-login) makes
+        # PgBouncer wait this long before the next attempt; the default is 15 s.
+        "server_login_retry = 1\n"
+        # A client waiting for a server connection gets an error, not an endless wait.
+        "query_wait_timeout = 60\n"
         # Check a server connection before lending it, so one killed while idle is replaced
         # instead of failing the next client statement.
         "server_check_delay = 0\n"
@@ -171,7 +179,8 @@ def running(server_url: str) -> Iterator[PgBouncer]:
             process.wait(timeout=10)
         if process.stderr is not None:
             process.stderr.close()
-        shutil.rmtree(directory, ignore_errors=True)
+        if not os.environ.get("MINORM_KEEP_PGBOUNCER"):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _as_user(directory: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 
@@ -243,3 +244,39 @@ async def test_stacked_statements_are_refused(database: Database) -> None:
         assert await database.fetch_val("SELECT count(*) FROM rely_stacked") == 0
     finally:
         await database.execute("DROP TABLE IF EXISTS rely_stacked")
+
+
+@pytest.mark.backends("postgresql", "mysql")
+async def test_iterate_and_transactions_replace_connections_that_died_idle(
+    database_url: str,
+) -> None:
+    """`iterate()` outside a transaction and a transaction's BEGIN took whatever idle
+    connection the pool had; one the server had ended meanwhile (MariaDB's driver cannot
+    tell) failed the call, where a single statement is retried on a fresh connection."""
+    async with (
+        Database(database_url, min_size=2, max_size=2) as db,
+        Database(database_url, max_size=1) as admin,
+    ):
+        session = "pg_backend_pid()" if db.url.backend == "postgresql" else "CONNECTION_ID()"
+        for step in ("iterate", "transaction"):
+            holder = await db.transaction(readonly=True)  # pins one connection; the child
+            ids = {  # task gets the other
+                await db.fetch_val(f"SELECT {session}"),
+                await asyncio.create_task(db.fetch_val(f"SELECT {session}")),
+            }
+            await holder.rollback()
+            assert len(ids) == 2
+            assert db.pool_size == 2
+            for pid in ids:
+                if db.url.backend == "postgresql":
+                    await admin.fetch_val("SELECT pg_terminate_backend(:p, 5000)", {"p": pid})
+                else:
+                    await admin.execute(f"KILL CONNECTION {int(pid)}")
+            await asyncio.sleep(0.2)
+            for _ in range(2):
+                if step == "iterate":
+                    assert [row[0] async for row in db.iterate("SELECT 41 + 1")] == [42]
+                else:
+                    async with db.transaction():
+                        assert await db.fetch_val("SELECT 41 + 1") == 42
+            assert db.checked_out == 0

@@ -46,6 +46,8 @@ async def check(book: Book, author: Author) -> None:
     assert_type(await author.books.get(id=1), Book)
     assert_type(await author.books.create(title="x"), Book)
     assert_type(await author.books.count(), int)
+    assert_type(author.books.order_by("-id"), minorm.QuerySet[Book])
+    assert_type(await author.books.first(), Book | None)
     assert_type(list(author.books), list[Book])
     assert_type(await book.tags.add(Tag(name="t")), Tag)
     assert_type(await book.tags.all(), list[Tag])

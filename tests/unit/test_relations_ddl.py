@@ -129,3 +129,19 @@ def test_foreign_key_to_a_model_declared_later_waits_for_it() -> None:
     assert models.pending_references == ()
     assert isinstance(Book.table.c.author.type, sa.BigInteger)
     assert Author.meta.relations["books_set"].target is Book
+
+
+def test_relation_to_another_registry_is_refused() -> None:
+    first, second = minorm.Registry("sqlite://"), minorm.Registry("sqlite://")
+
+    class Remote(minorm.Model):
+        class Meta:
+            registry = first
+
+    with pytest.raises(minorm.ConfigurationError, match="belongs to another registry"):
+
+        class Local(minorm.Model):
+            remote = minorm.ForeignKey(Remote)
+
+            class Meta:
+                registry = second

@@ -50,13 +50,14 @@ async def test_server_connections_killed_behind_pgbouncer(
         while not stop.is_set():
             pids = await admin.fetch_values(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY pid"
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                "AND backend_start < now() - interval '200 milliseconds' ORDER BY pid"
             )
             if pids:
                 pid = rng.choice(pids)[0]
                 await admin.fetch_val("SELECT pg_terminate_backend(:pid)", {"pid": pid})
                 kills += 1
-            await asyncio.sleep(rng.uniform(0.005, 0.03))
+            await asyncio.sleep(rng.uniform(0.01, 0.05))
 
     async def task(i: int) -> None:
         body_done = False
