@@ -1,26 +1,23 @@
 """`QuerySet`: an immutable, lazy query over one model.
 
-A queryset is a frozen `QueryState` plus the model class; every chained call returns a new one.
-Building SQL is pure; the async methods run it through the model's database. Each statement is
-compiled once per *shape* (the state without its values, see `QueryState.shape`) through
-`Database.compiled`, with named bind parameters for the values, so a repeated query does no
-SQLAlchemy work. Writing methods live in `minorm.queryset.writing`.
+A queryset is a frozen `QueryState` plus the model class; every chained call returns a new one
+(`minorm.queryset.building`), its SQL is built and compiled once per shape
+(`minorm.queryset.sql`), and the async methods here run it through the model's database.
+Writing methods live in `minorm.queryset.writing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.exceptions import (
     MultipleObjectsReturned,
-    NotSupportedError,
     ObjectNotFound,
     QuerySetError,
 )
@@ -28,429 +25,31 @@ from minorm.lookups import (
     Binder,
     Clause,
     Joins,
-    Node,
     Q,
     build_clause,
     relation_paths,
-    resolve_column,
     to_filters,
 )
 from minorm.queryset import writing
 from minorm.queryset.aggregates import Aggregate, Avg, Count, Max, Min, Sum
-from minorm.queryset.state import EMPTY, ForUpdate, QueryState
+from minorm.queryset.state import QueryState
 
 if TYPE_CHECKING:
-    from minorm.database import Database, Query
+    pass
+
+from minorm.queryset.sql import QuerySQL, _plain
 
 ModelT = TypeVar("ModelT")
-Statement = Callable[[Binder], ClauseElement]
-# The columns of a SELECT: given, or computed against the statement's joins.
-Columns = Iterable[sa.ColumnElement[Any]] | Callable[[Joins], Iterable[sa.ColumnElement[Any]]]
 
 _ONE: sa.ColumnElement[Any] = sa.literal_column("1")
-_COMBINERS = {
-    "union": sa.union,
-    "union_all": sa.union_all,
-    "intersect": sa.intersect,
-    "except_": sa.except_,
-}
 
 
-class QuerySet(Generic[ModelT]):
+class QuerySet(QuerySQL[ModelT]):
     """A lazy query for `model` rows. Run it with `await qs`, `async for`, or a terminal method."""
 
-    __slots__ = ("_state", "model")
-
-    def __init__(self, model: type[ModelT], state: QueryState | None = None) -> None:
-        self.model = model
-        self._state = state or EMPTY
-
-    def __repr__(self) -> str:
-        return f"<QuerySet of {getattr(self.model, '__name__', self.model)}: {self._state}>"
-
-    # -- building ----------------------------------------------------------------------------
-
-    @property
-    def table(self) -> sa.Table:
-        table: sa.Table = self._meta.require_table()
-        return table
-
-    @property
-    def _meta(self) -> Any:
-        return cast("Any", self.model).meta
-
-    def _with(self, **changes: Any) -> Self:
-        return type(self)(self.model, self._state.evolve(**changes))
-
-    def _uncombined(self, method: str) -> None:
-        if self._state.combined:
-            raise QuerySetError(
-                f"{method}() cannot be applied to a combined queryset (union, ...); apply it to "
-                f"each part before combining them."
-            )
-
-    def filter(self, *filters: Q | Clause, **lookups: Any) -> Self:
-        """Rows matching every `Q`, SQLAlchemy clause and `field__op=value` lookup."""
-        self._uncombined("filter")
-        nodes = to_filters(self.table, filters, lookups)
-        return self._with(where=self._state.where + tuple(nodes)) if nodes else self
-
-    def exclude(self, *filters: Q | Clause, **lookups: Any) -> Self:
-        """Rows not matching all of the given filters together (SQL NOT: a row where a
-        filtered field is NULL matches neither `filter` nor `exclude`)."""
-        self._uncombined("exclude")
-        nodes = to_filters(self.table, filters, lookups)
-        if not nodes:
-            return self
-        return self._with(where=(*self._state.where, Node("AND", True, tuple(nodes))))
-
-    def or_(self, *filters: Q | Clause, **lookups: Any) -> Self:
-        """Rows matching at least one of the given filters (and the queryset's earlier ones)."""
-        self._uncombined("or_")
-        nodes = to_filters(self.table, filters, lookups)
-        if not nodes:
-            return self
-        return self._with(where=(*self._state.where, Node("OR", False, tuple(nodes))))
-
-    def and_(self, *filters: Q | Clause, **lookups: Any) -> Self:
-        """Rows matching every one of the given filters: the same as `filter`."""
-        return self.filter(*filters, **lookups)
-
-    def not_(self, *filters: Q | Clause, **lookups: Any) -> Self:
-        """Rows not matching all of the given filters together: the same as `exclude`."""
-        return self.exclude(*filters, **lookups)
-
-    def order_by(self, *names: str) -> Self:
-        """Order by field names; a `-` prefix sorts descending. Replaces earlier ordering."""
-        joins = Joins(self.table)
-        for name in names:
-            self._column(name.removeprefix("-"), joins)
-        return self._with(order_by=names)
-
-    def select_related(self, *paths: str) -> Self:
-        """Load the objects behind these foreign-key paths (`"user"`, `"post__user"`) in the
-        same query, with JOINs (LEFT JOINs where a key may be NULL)."""
-        joined = self._state.select_related + paths
-        self._check_loading(self._state.evolve(select_related=joined))
-        return self._with(select_related=joined)
-
-    def prefetch_related(self, *lookups: Any) -> Self:
-        """After the query, load these relations of all fetched rows, one query each.
-
-        Takes relation paths (`"posts_set"`, `"tags__owner"`) and `Prefetch(...)` objects.
-        """
-        paths = relation_paths(self.table)
-        for item in lookups:
-            paths.check_prefetch(item)
-        return self._with(prefetch_related=self._state.prefetch_related + lookups)
-
-    def only(self, *names: str) -> Self:
-        """Load only these fields (and the primary key): the others raise FieldNotLoaded when
-        read. A path (`"user__name"`) loads that related object with only those fields."""
-        if self._state.defer:
-            raise QuerySetError("only() and defer() exclude each other; use one of them.")
-        self._check_loading(self._state.evolve(only=names))
-        return self._with(only=names)
-
-    def defer(self, *names: str) -> Self:
-        """Load every field except these: reading one raises FieldNotLoaded."""
-        if self._state.only is not None:
-            raise QuerySetError("only() and defer() exclude each other; use one of them.")
-        deferred = self._state.defer + names
-        self._check_loading(self._state.evolve(defer=deferred))
-        return self._with(defer=deferred)
-
-    def reverse(self) -> Self:
-        """The same rows in the opposite order (primary key order when none was given)."""
-        names = self._state.order_by or self._default_order(self._state)
-        flipped = tuple(n[1:] if n.startswith("-") else f"-{n}" for n in names)
-        return self._with(order_by=flipped)
-
-    def limit(self, count: int) -> Self:
-        return self._with(limit=_non_negative("limit", count))
-
-    def offset(self, count: int) -> Self:
-        return self._with(offset=_non_negative("offset", count))
-
-    def distinct(self, *fields: str | bool) -> Self:
-        """Leave out duplicate rows; with field names, one row per distinct combination of
-        them (DISTINCT ON, where the database has it: PostgreSQL). `distinct()` alone
-        compares whole rows; `distinct(False)` turns it off."""
-        if fields == (False,):
-            return self._with(distinct=False)
-        if not fields or fields == (True,):
-            return self._with(distinct=True)
-        names = tuple(str(name) for name in fields)
-        for name in names:
-            self._column(name)
-        return self._with(distinct=names)
-
-    def group_by(self, *fields: str) -> Self:
-        """GROUP BY the fields, for `values(...)` with aggregates and `count()` (of groups)."""
-        for name in fields:
-            self._column(name)
-        return self._with(group_by=fields)
-
-    def select_for_update(
-        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Any]] = ()
-    ) -> Self:
-        """Lock the selected rows until the transaction ends (SELECT ... FOR UPDATE).
-
-        `nowait` fails at once on a locked row, `skip_locked` leaves locked rows out, `of`
-        names the models whose rows to lock. Only meaningful inside a transaction. On SQLite,
-        which has no row locks (a writing transaction locks the whole database), it changes
-        nothing; options a backend lacks raise NotSupportedError when the query runs.
-        """
-        if nowait and skip_locked:
-            raise QuerySetError("select_for_update(): nowait and skip_locked exclude each other.")
-        for model in of:
-            if model is not self.model:
-                raise QuerySetError(
-                    f"select_for_update(of=...) takes models of the query; {model!r} is not "
-                    f"part of this {getattr(self.model, '__name__', '')} query."
-                )
-        return self._with(for_update=ForUpdate(nowait, skip_locked, tuple(of)))
-
-    def using(self, database: str | None) -> Self:
-        """Run on the registry's extra database `database` (None: the model's own database)."""
-        if database is not None:
-            extra = self._meta.registry.extra
-            if database not in extra:
-                known = ", ".join(sorted(extra)) or "none"
-                raise QuerySetError(
-                    f"using({database!r}): the registry has no such database; its extra "
-                    f"databases are: {known}. Add it with Registry(..., extra={{name: url}})."
-                )
-        return self._with(using=database)
-
-    def batch_size(self, size: int) -> Self:
-        """Rows fetched per round trip by `async for` (default 1000)."""
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise QuerySetError(f"batch_size() takes a positive integer, not {size!r}.")
-        return self._with(batch_size=size)
-
-    def all(self) -> Self:
-        """This queryset (awaiting it returns the rows)."""
-        return self._with()
-
-    # -- combining ---------------------------------------------------------------------------
-
-    def union(self, *others: QuerySet[ModelT]) -> Self:
-        """Rows of this queryset or the others, without duplicates."""
-        return self._combine("union", others)
-
-    def union_all(self, *others: QuerySet[ModelT]) -> Self:
-        """Rows of this queryset and the others, duplicates kept."""
-        return self._combine("union_all", others)
-
-    def intersect(self, *others: QuerySet[ModelT]) -> Self:
-        """Rows that this queryset and every other one return."""
-        return self._combine("intersect", others)
-
-    def except_(self, *others: QuerySet[ModelT]) -> Self:
-        """Rows of this queryset that none of the others return."""
-        return self._combine("except_", others)
-
-    def _combine(self, op: str, others: Sequence[QuerySet[ModelT]]) -> Self:
-        state = self._state
-        if state.combined and not (state.order_by or state.windowed):
-            parts = state.combined
-        else:
-            parts = (("", state),)
-        for other in others:
-            if not isinstance(other, QuerySet) or other.table is not self.table:
-                raise QuerySetError(f"{op}() combines querysets of the same model, not {other!r}.")
-            if other._state.using != state.using:
-                raise QuerySetError(f"{op}() combines querysets of one database.")
-            parts += ((op, other._state),)
-        return self._with(
-            combined=parts, where=(), order_by=(), limit=None, offset=None, distinct=False
-        )
-
-    # -- SQL ---------------------------------------------------------------------------------
-
-    def _default_order(self, state: QueryState) -> tuple[str, ...]:
-        """The primary key order (after the DISTINCT ON fields, which must lead)."""
-        leading = state.distinct if isinstance(state.distinct, tuple) else ()
-        return (*leading, *self._meta.pknames)
-
-    def _column(
-        self, name: str, joins: Joins | None = None, *, why: str = "order_by"
-    ) -> sa.ColumnElement[Any]:
-        """The column `name` stands for; a relation path (`user__name`) joins what it
-        crosses into `joins` (to-many relations only for `values`)."""
-        if "__" in name:
-            column: sa.ColumnElement[Any] = relation_paths(self.table).column(
-                name, joins or Joins(self.table), allow_many=why == "values", why=why
-            )
-            return column
-        return resolve_column(self.table, name)
-
-    def _check_loading(self, state: QueryState) -> None:
-        """Raise QuerySetError for a bad select_related / only / defer argument."""
-        relation_paths(self.table).layout(state.select_related, state.only, state.defer)
-
-    def _plan(self, state: QueryState, joins: Joins) -> Any:
-        """The columns and row loader for `state`'s select_related / only / defer."""
-        return relation_paths(self.table).plan(state.select_related, state.only, state.defer, joins)
-
-    def query_plan(self) -> tuple[sa.Select[Any], Callable[[Sequence[Any]], ModelT]]:
-        """The SELECT `await qs` runs (values embedded) and the function turning one of its
-        rows into a model instance, for code that adds columns or joins to the query."""
-        state = self._state
-        values: list[Any] = []
-        state.values(values)
-        statement = self._statement(state, self._row_columns(state), Binder(values))
-        return cast("sa.Select[Any]", statement), self._loader(state)
-
-    async def run_prefetch(self, instances: Sequence[ModelT]) -> None:
-        """Run this queryset's `prefetch_related` lookups for `instances`."""
-        if self._state.prefetch_related and instances:
-            await relation_paths(self.table).prefetch(instances, self._state.prefetch_related)
-
-    def _row_columns(self, state: QueryState) -> Columns:
-        if not (state.select_related or state.only is not None or state.defer):
-            return self.table.columns
-        return lambda joins: self._plan(state, joins).columns
-
-    def _ordering(self, state: QueryState, joins: Joins) -> list[sa.UnaryExpression[Any]]:
-        names = state.order_by
-        if not names and isinstance(state.distinct, tuple):
-            names = state.distinct  # DISTINCT ON needs its fields first in ORDER BY
-        ordering = []
-        for name in names:
-            column = self._column(name.removeprefix("-"), joins)
-            ordering.append(column.desc() if name.startswith("-") else column.asc())
-        return ordering
-
-    def _statement(
-        self, state: QueryState, columns: Columns, binder: Binder
-    ) -> sa.Select[Any] | sa.CompoundSelect[Any]:
-        """The SELECT of `columns` for `state`, binding values through `binder` in the order
-        `QueryState.values` lists them."""
-        if state.combined:
-            return self._compound(state, columns, binder)
-        table = self.table
-        joins = Joins(table)
-        selected = list(columns(joins) if callable(columns) else columns)
-        grouping = [self._column(name, joins) for name in state.group_by]
-        fields = state.distinct if isinstance(state.distinct, tuple) else ()
-        distinct = [self._column(name, joins) for name in fields]
-        ordering = self._ordering(state, joins)
-        query: sa.Select[Any] = sa.select(*selected).select_from(joins.from_clause())
-        if state.where:
-            query = query.where(*[build_clause(table, node, binder) for node in state.where])
-        if grouping:
-            query = query.group_by(*grouping)
-        if state.distinct is True:
-            query = query.distinct()
-        elif state.distinct:
-            query = query.ext(distinct_on(*distinct))
-        if ordering:
-            query = query.order_by(*ordering)
-        query = cast("sa.Select[Any]", _window(query, state, binder))
-        locking = state.for_update
-        if locking is not None and self._database.capabilities.select_for_update:
-            query = query.with_for_update(
-                nowait=locking.nowait,
-                skip_locked=locking.skip_locked,
-                of=[cast("Any", model).meta.require_table() for model in locking.of] or None,
-            )
-        return query
-
-    def _compound(
-        self, state: QueryState, columns: Columns, binder: Binder
-    ) -> sa.CompoundSelect[Any]:
-        group: list[Any] = []
-        current = ""
-        for op, part in state.combined:
-            select: Any = self._statement(part, columns, binder)
-            if part.order_by or part.windowed:
-                # SQLite refuses ORDER BY/LIMIT inside a compound part: read it as a subquery.
-                select = sa.select(select.subquery())
-            if op and current and op != current:
-                # Mixed operators: combine what came before first (one precedence everywhere).
-                group = [sa.select(_COMBINERS[current](*group).subquery())]
-            current = op or current
-            group.append(select)
-        compound = _COMBINERS[current](*group)
-        if state.order_by:
-            ordering = []
-            for name in state.order_by:
-                key = str(self._column(name.removeprefix("-")).key)
-                if key not in compound.selected_columns:
-                    raise QuerySetError(
-                        f"A combined queryset is ordered by the columns it selects; {key!r} "
-                        f"is not among them: select it too, or order by another field."
-                    )
-                column = compound.selected_columns[key]
-                ordering.append(column.desc() if name.startswith("-") else column.asc())
-            compound = compound.order_by(*ordering)
-        return cast("sa.CompoundSelect[Any]", _window(compound, state, binder))
-
-    def _prepared(
-        self, kind: Hashable, build: Statement, state: QueryState | None = None
-    ) -> tuple[Query, dict[str, Any]]:
-        """The statement to run and its values: compiled once per shape of `state`."""
-        state = state or self._state
-        database = self._database
-        self._check_supported(state, database)
-        values: list[Any] = []
-        state.values(values)
-        shape = state.shape()
-        if shape is None:  # a raw clause: SQLAlchemy's own cache takes over
-            return build(Binder(values)), {}
-        params = {f"p{i}": value for i, value in enumerate(values)}
-        return database.compiled((self.table, kind, shape), lambda: build(Binder())), params
-
-    def _check_supported(self, state: QueryState, database: Database) -> None:
-        if not isinstance(state.distinct, tuple) and state.for_update is None:
-            return
-        capabilities = database.capabilities
-        backend = database.url.backend
-        if isinstance(state.distinct, tuple) and not capabilities.distinct_on:
-            raise NotSupportedError(
-                f"distinct(*fields) needs DISTINCT ON, which {backend} does not have; use "
-                f"distinct() over values(fields), or group_by(*fields) with aggregates."
-            )
-        locking = state.for_update
-        if locking is not None and capabilities.select_for_update:
-            if locking.skip_locked and not capabilities.skip_locked:
-                raise NotSupportedError(f"select_for_update(skip_locked=True) on {backend}.")
-            if locking.of and not capabilities.for_update_of:
-                raise NotSupportedError(
-                    f"select_for_update(of=...) is not supported on {backend}; leave `of` out "
-                    f"to lock the rows of every table in the query."
-                )
-
-    def select(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
-        """The SELECT this queryset runs (all columns unless `columns` are given), with its
-        values embedded."""
-        values: list[Any] = []
-        self._state.values(values)
-        statement = self._statement(
-            self._state, columns or self._row_columns(self._state), Binder(values)
-        )
-        return cast("sa.Select[Any]", statement)
-
-    def sql(self) -> str:
-        """The SQL `await qs` sends to the database, with placeholders for its values."""
-        query, params = self._rows_query(self._state)
-        compiled, _ = self._database.compile(query, params)
-        return compiled.sql
+    __slots__ = ()
 
     # -- running -----------------------------------------------------------------------------
-
-    @property
-    def _database(self) -> Database:
-        name = self._state.using
-        meta = self._meta
-        database: Database = meta.database if name is None else meta.registry.get_database(name)
-        return database
-
-    def _rows_query(self, state: QueryState) -> tuple[Query, dict[str, Any]]:
-        columns = self._row_columns(state)
-        return self._prepared("rows", lambda b: self._statement(state, columns, b), state)
 
     async def _fetch(self, state: QueryState) -> list[ModelT]:
         if state.group_by and not set(self._meta.pknames) <= set(state.group_by):
@@ -466,33 +65,6 @@ class QuerySet(Generic[ModelT]):
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
-
-    def _loader(self, state: QueryState) -> Callable[[Sequence[Any]], ModelT]:
-        """Builds a model from a row (with its select_related objects, or partial for only /
-        defer); instances read with `using()` remember that database."""
-        load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
-        if state.select_related or state.only is not None or state.defer:
-            paths = relation_paths(self.table)
-            _, load = paths.layout(state.select_related, state.only, state.defer)
-        name = state.using
-        if name is None:
-            return load
-
-        keys = [n for n, f in self._meta.fields.items() if hasattr(f, "to_partial")]
-        related = [*keys, *state.select_related]  # foreign keys: partial or joined objects
-
-        def load_using(row: Sequence[Any]) -> ModelT:
-            instance = load(row)
-            cast("Any", instance)._use_database(name)
-            for path in related:  # the related objects come from the same database
-                found: Any = instance
-                for part in path.split("__"):
-                    found = None if found is None else found.__dict__.get(part)
-                if found is not None:
-                    found._use_database(name)
-            return instance
-
-        return load_using
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()
@@ -844,23 +416,6 @@ def _plan_line(row: Any) -> str:
     return "  ".join(f"{key}={row[key]}" for key in keys if row[key] is not None)
 
 
-def _window(query: Any, state: QueryState, binder: Binder) -> Any:
-    if state.limit is not None:
-        query = query.limit(binder(sa.Integer()))
-    if state.offset is not None:
-        query = query.offset(binder(sa.Integer()))
-    elif state.limit is not None:
-        # Written out: SQLite's LIMIT would otherwise embed an OFFSET value the shape cache
-        # does not supply.
-        query = query.offset(sa.literal_column("0"))
-    return query
-
-
-def _plain(state: QueryState) -> bool:
-    """Whether the state is a plain filtered table (no window, grouping, distinct, combine)."""
-    return not (state.windowed or state.group_by or state.distinct or state.combined)
-
-
 def _convert(
     row: Sequence[Any], converters: Sequence[Callable[[Any], Any] | None]
 ) -> tuple[Any, ...]:
@@ -873,9 +428,3 @@ def _convert(
 def _describe(filters: Sequence[Any], lookups: dict[str, Any]) -> str:
     parts = [repr(q) for q in filters] + [f"{k}={v!r}" for k, v in lookups.items()]
     return ", ".join(parts) or "the queryset"
-
-
-def _non_negative(what: str, count: int) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise QuerySetError(f"{what}() takes a non-negative integer, not {count!r}.")
-    return count
