@@ -20,11 +20,15 @@ from minorm.fields import ColumnContext, Field
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """An index over model fields: `Index(["a", "b"])` is named `idx_a_b`."""
+    """An index over model fields: `Index(["a", "b"])` is named `idx_a_b`.
+
+    `unique=True` makes it a unique index (`CREATE UNIQUE INDEX`).
+    """
 
     fields: Sequence[str]
     name: str | None = None
     suffix: str = "idx"
+    unique: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.fields, str) or not self.fields:
@@ -86,7 +90,10 @@ def build_table(spec: TableSpec, metadata: sa.MetaData) -> sa.Table:
     keys = {column.key: column.name for column in columns}
     constraints.extend(_unique_together(spec, keys))
     constraints.extend(_copy_constraint(c) for c in spec.constraints)
-    indexes = [sa.Index(i.index_name, *_column_names(spec, keys, i.fields)) for i in spec.indexes]
+    indexes = [
+        sa.Index(i.index_name, *_column_names(spec, keys, i.fields), unique=i.unique)
+        for i in spec.indexes
+    ]
     return sa.Table(
         spec.tablename,
         metadata,

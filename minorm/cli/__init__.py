@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from minorm.cli.tools import COMMANDS as TOOLS
 from minorm.exceptions import MinormError
 
 if TYPE_CHECKING:
@@ -495,3 +496,7 @@ def edit(ctx: click.Context, revision: str, directory: str | None) -> None:
     import minorm.migrations as migrations
 
     migrations.edit(revision, directory=_directory(ctx, directory))
+
+
+for _tool in TOOLS:  # inspectdb, shell, graph
+    cli.add_command(_tool)
