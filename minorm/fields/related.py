@@ -210,11 +210,11 @@ class ForeignKeyRelation(RelationField):
             return []
         target = self.require_target()
         target_table = target.meta.tablename
-        pk_column = target.meta.fields[self.target_pkname].column_name or self.target_pkname
+        # SQLAlchemy finds constraint columns by key, and a column's key is its field name.
         return [
             sa.ForeignKeyConstraint(
-                [self.column_name or name],
-                [f"{target_table}.{pk_column}"],
+                [name],
+                [f"{target_table}.{self.target_pkname}"],
                 name=f"fk_{ctx.tablename}_{target_table}_{name}",
                 ondelete=self.on_delete,
                 onupdate=self.on_update,

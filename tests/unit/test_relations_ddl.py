@@ -184,3 +184,25 @@ def test_set_default_takes_the_default_as_the_columns_server_default(dialect: st
         for line in ddl(models, "rankeds", dialect).splitlines()
     }
     assert "DEFAULT 1" in ranked["member"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_column_names_differ_from_field_names(dialect: str) -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Author(minorm.Model):
+        code: str = minorm.CharField(max_length=8, primary_key=True, column_name="author_code")
+
+        class Meta:
+            registry = models
+
+    class Book(minorm.Model):
+        author = minorm.ForeignKey(Author, column_name="writer_code")
+
+        class Meta:
+            registry = models
+
+    text = ddl(models, "books", dialect).replace("`", "").replace('"', "")
+    assert "writer_code VARCHAR(8) NOT NULL" in text
+    assert "FOREIGN KEY(writer_code) REFERENCES authors (author_code)" in text
+    assert Book.table.c.author.name == "writer_code"
