@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import minorm
-from benchmarks.core import Raw, timed
+from benchmarks.core import Raw, compare
 
 ROWS = 20_000
 TABLE = "bench_qs_items"
@@ -148,18 +148,8 @@ async def run(
             ),
         ]
         for name, n, ours, theirs in workloads:
-            raw_us = minorm_us = float("inf")
-            for _ in range(3):
-                raw_us = min(raw_us, await timed(theirs, n, rounds))
-                minorm_us = min(minorm_us, await timed(ours, n, rounds))
-            results.append(
-                {
-                    "backend": backend,
-                    "workload": name,
-                    "raw_us": raw_us,
-                    "minorm_us": minorm_us,
-                    "ratio": raw_us / minorm_us,
-                }
-            )
+            row = await compare(backend, name, ours, theirs, n, rounds)
+            row["ratio"] = row["raw_us"] / row["minorm_us"]  # here: minorm's share of ops/s
+            results.append(row)
         await registry.drop_all()
     return results

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import minorm
-from benchmarks.core import Op, Raw, timed
+from benchmarks.core import Op, Raw, compare
 from minorm.database import Database
 
 USERS = 100
@@ -99,18 +99,6 @@ async def run(backend: str, url: str, *, count: int = 200, rounds: int = 5) -> l
             (f"{PAGE} posts + user, prefetch_related", prefetch_related),
         ]
         for name, ours in workloads:
-            raw_us = minorm_us = float("inf")
-            for _ in range(3):  # alternate the sides so drift hits both alike
-                raw_us = min(raw_us, await timed(hand_written, count, rounds))
-                minorm_us = min(minorm_us, await timed(ours, count, rounds))
-            results.append(
-                {
-                    "backend": backend,
-                    "workload": name,
-                    "raw_us": raw_us,
-                    "minorm_us": minorm_us,
-                    "ratio": minorm_us / raw_us,
-                }
-            )
+            results.append(await compare(backend, name, ours, hand_written, count, rounds))
         await models.drop_all()
     return results

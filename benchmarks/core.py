@@ -44,6 +44,25 @@ async def timed(op: Op, count: int, rounds: int) -> float:
     return best
 
 
+async def compare(
+    backend: str, workload: str, ours: Op, theirs: Op, count: int, rounds: int
+) -> dict[str, Any]:
+    """Time minorm (`ours`) against the raw driver (`theirs`): the two sides alternate three
+    times, so drift on a shared machine hits both alike, and each keeps its best. `ratio` is
+    minorm's time over the driver's."""
+    raw_us = minorm_us = float("inf")
+    for _ in range(3):
+        raw_us = min(raw_us, await timed(theirs, count, rounds))
+        minorm_us = min(minorm_us, await timed(ours, count, rounds))
+    return {
+        "backend": backend,
+        "workload": workload,
+        "raw_us": raw_us,
+        "minorm_us": minorm_us,
+        "ratio": minorm_us / raw_us,
+    }
+
+
 class Raw:
     """The driver called directly, with the driver's own placeholders."""
 
@@ -185,20 +204,6 @@ async def run(
         ]
         for name, ours, theirs in workloads:
             n = count // 4 if "100" in name else count
-            # Alternate the two sides three times so drift on a shared machine hits both
-            # alike; keep each side's best.
-            raw_us = minorm_us = float("inf")
-            for _ in range(3):
-                raw_us = min(raw_us, await timed(theirs, n, rounds))
-                minorm_us = min(minorm_us, await timed(ours, n, rounds))
-            results.append(
-                {
-                    "backend": backend,
-                    "workload": name,
-                    "raw_us": raw_us,
-                    "minorm_us": minorm_us,
-                    "ratio": minorm_us / raw_us,
-                }
-            )
+            results.append(await compare(backend, name, ours, theirs, n, rounds))
         await db.drop_all(metadata)
     return results
