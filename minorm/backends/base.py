@@ -37,6 +37,9 @@ class Capabilities:
     explain: str = "EXPLAIN"  # the statement prefix that shows a query plan
     # ON DELETE SET DEFAULT is enforced (MySQL/MariaDB parse it and ignore it).
     foreign_key_set_default: bool = True
+    # INSERT ... SELECT unnest(array parameters): one parameter per column for any number of
+    # rows, parsed and planned once (PostgreSQL); elsewhere bulk inserts are multi-row VALUES.
+    array_insert: bool = False
 
 
 class Connection(Protocol):

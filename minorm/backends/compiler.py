@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -33,7 +33,16 @@ class CompiledQuery:
     one. Instances are immutable once built and shared by every execution of the shape.
     """
 
-    __slots__ = ("_binders", "_compiled", "kind", "names", "processors", "returns_rows", "sql")
+    __slots__ = (
+        "_binders",
+        "_compiled",
+        "_many",
+        "kind",
+        "names",
+        "processors",
+        "returns_rows",
+        "sql",
+    )
 
     def __init__(
         self,
@@ -52,6 +61,7 @@ class CompiledQuery:
         self.processors = processors if processors and any(processors) else None
         self.kind = kind
         self._compiled = compiled
+        self._many: dict[int, CompiledQuery] = {}  # many_rows() by row count, a few kept
 
     def bind(self, values: Mapping[str, Any] | None) -> tuple[Any, ...]:
         """Return the driver arguments for `values`; a missing name is a ProgrammingError."""
@@ -83,12 +93,65 @@ class CompiledQuery:
         assert self._compiled is not None, "params_of() is only for compiled statements"
         return dict(self._compiled.construct_params(extracted_parameters=key.bindparams) or {})
 
+    def bind_rows(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> BoundQuery:
+        """This single-row INSERT as one statement inserting every row of `rows` (see
+        `many_rows`), with its driver arguments: each row holds the values of `columns`, the
+        statement's parameter names, in that order. Bind processors apply as in `bind()`."""
+        names = self.names
+        if sorted(columns) != sorted(names):
+            raise ProgrammingError(
+                f"The rows hold values for {_params(tuple(columns))}, but the statement takes "
+                f"{_params(names)}."
+            )
+        order = [list(columns).index(name) for name in names]
+        args: list[Any] = []
+        extend = args.extend
+        binders = self._binders
+        if binders is None and order == sorted(order):
+            for row in rows:
+                extend(row)
+        else:
+            procs = list(zip(binders or (None,) * len(names), order, strict=True))
+            for row in rows:
+                extend(
+                    [
+                        row[i] if proc is None or row[i] is None else proc(row[i])
+                        for proc, i in procs
+                    ]
+                )
+        return BoundQuery(self.many_rows(len(rows)), tuple(args))
+
+    def bind_columns(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> BoundQuery:
+        """This query, whose parameters take one array per column (`INSERT ... SELECT
+        unnest(:name)`), with its driver arguments for `rows`: each row holds the values of
+        `columns`, the statement's parameter names, in that order."""
+        names = self.names
+        if sorted(columns) != sorted(names):
+            raise ProgrammingError(
+                f"The rows hold values for {_params(tuple(columns))}, but the statement takes "
+                f"{_params(names)}."
+            )
+        arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
+        if not rows:
+            arrays = {name: [] for name in columns}
+        return BoundQuery(self, self.bind(arrays))
+
     def many_rows(self, count: int) -> CompiledQuery:
         """This single-row `INSERT ... VALUES (...)` as one statement inserting `count` rows.
 
         The value of parameter `name` for row `i` is named `name__i`; RETURNING, if any, is
-        kept. Building it is string work only, so any row count costs no compilation.
+        kept. Building it is string work only, so any row count costs no compilation; the
+        last few counts asked for are kept.
         """
+        query = self._many.get(count)
+        if query is None:
+            query = self._many_rows(count)
+            if len(self._many) >= 4:
+                del self._many[next(iter(self._many))]
+            self._many[count] = query
+        return query
+
+    def _many_rows(self, count: int) -> CompiledQuery:
         sql = self.sql
         start = sql.index(" VALUES (") + len(" VALUES ")
         end = _closing_paren(sql, start) + 1
@@ -128,6 +191,13 @@ class CompiledQuery:
             )
             for row in rows
         ]
+
+
+class BoundQuery(NamedTuple):
+    """A compiled query together with its driver arguments, ready to run."""
+
+    query: CompiledQuery
+    args: tuple[Any, ...]
 
 
 def _closing_paren(sql: str, start: int) -> int:

@@ -128,6 +128,7 @@ class PostgresBackend:
             lastrowid=False,
             named_enum_types=True,
             for_update_of=True,
+            array_insert=True,
         )
         # From the URL's query string these arrive as text: "false" must mean False.
         prepared = flag_option(url, "prepared_statements", options.pop("prepared_statements", True))

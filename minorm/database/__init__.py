@@ -27,7 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.backends import Backend, Capabilities, Connection, load_backend
-from minorm.backends.compiler import CompiledQuery, Compiler
+from minorm.backends.compiler import BoundQuery, CompiledQuery, Compiler
 from minorm.backends.pool import Pool, pool_settings, url_options
 from minorm.backends.record import Record, keymap
 from minorm.database import schema
@@ -37,6 +37,7 @@ from minorm.exceptions import (
     DatabaseError,
     DataError,
     OperationalError,
+    ProgrammingError,
 )
 from minorm.transaction import Scope, Transaction, normalize_isolation
 from minorm.url import DatabaseURL
@@ -44,7 +45,7 @@ from minorm.url import DatabaseURL
 logger = logging.getLogger("minorm.database")
 
 T = TypeVar("T")
-Query = str | ClauseElement | CompiledQuery
+Query = str | ClauseElement | CompiledQuery | BoundQuery
 
 _POOL_OPTIONS = ("min_size", "max_size", "pool_timeout")
 
@@ -242,13 +243,17 @@ class Database:
         """Compile `query` for this database; return it with the driver arguments."""
         if isinstance(query, CompiledQuery):
             return query, query.bind(values or {})
+        if isinstance(query, BoundQuery):
+            if values:
+                raise ProgrammingError("A BoundQuery carries its arguments: pass no values.")
+            return query
         if isinstance(query, str):
             compiled = self._compiler.text(query)
             return compiled, compiled.bind(values or {})
         if not isinstance(query, ClauseElement):
             raise TypeError(
-                f"A query must be a SQL string, a SQLAlchemy statement or a CompiledQuery, "
-                f"not {type(query).__name__}."
+                "A query must be a SQL string, a SQLAlchemy statement, a CompiledQuery or a "
+                f"BoundQuery, not {type(query).__name__}."
             )
         if values and isinstance(query, sa.Insert | sa.Update):
             query, values = query.values(dict(values)), None

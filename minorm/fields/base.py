@@ -208,6 +208,10 @@ class Field:
         """The value to store on save instead of `current`, or MISSING to keep it."""
         return MISSING
 
+    def has_auto_value(self, *, inserting: bool) -> bool:
+        """Whether `auto_value` can return a value (not MISSING) on an insert or an update."""
+        return False
+
     def problems(self) -> list[str]:
         """Contradictory or missing options, as sentences; empty when the field is sound."""
         found: list[str] = []
@@ -239,6 +243,9 @@ class DateTimeLikeField(Field):
     def auto_value(self, current: Any, *, inserting: bool) -> Any:
         return self._now() if self.auto_now else MISSING
 
+    def has_auto_value(self, *, inserting: bool) -> bool:
+        return bool(self.auto_now)
+
     def problems(self) -> list[str]:
         found = super().problems()
         if self.auto_now and self.auto_now_add:
@@ -257,6 +264,9 @@ class IntegerLikeField(Field):
         if self.increment_on_save and not inserting and current is not None:
             return current + self.increment_on_save
         return MISSING
+
+    def has_auto_value(self, *, inserting: bool) -> bool:
+        return bool(self.increment_on_save) and not inserting
 
     def problems(self) -> list[str]:
         found = super().problems()

@@ -17,13 +17,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from pydantic.main import IncEx
 
-from minorm.exceptions import FieldNotLoaded, ValidationError
+from minorm.exceptions import FieldNotLoaded
+from minorm.instances import PREFETCHED, read, writable
 from minorm.model import persistence
 from minorm.model.declaration import prepare_namespace
+from minorm.model.errors import validation_error
 from minorm.model.linking import link
 from minorm.model.meta import MetaInfo, attach, build_meta
 from minorm.queryset import Manager
-from minorm.relations.prefetch import PREFETCHED
 
 if TYPE_CHECKING:
     from pydantic._internal._model_construction import ModelMetaclass as _PydanticMetaclass
@@ -63,16 +64,6 @@ class classproperty(Generic[T]):
         return self.fget(owner)
 
 
-def validation_error(model: str, exc: pydantic.ValidationError) -> ValidationError:
-    """minorm's ValidationError for pydantic's, naming every bad field."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "(model)"
-        problems.append(f"{where}: {error['msg']}")
-    message = f"{model}: {len(problems)} invalid field(s): " + "; ".join(problems)
-    return ValidationError(message, [dict(e) for e in exc.errors(include_url=False)])
-
-
 class Model(BaseModel, metaclass=ModelMetaclass):
     """Base class of every minorm model. Validates on construction and on assignment.
 
@@ -98,8 +89,10 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     pkname: ClassVar[classproperty[str]] = classproperty(lambda cls: cls.meta.pknames[0])
     query: ClassVar[Manager] = Manager()
 
-    # Whether the instance has a row: loaded, saved, not deleted since.
-    _persisted: bool = pydantic.PrivateAttr(default=False)
+    # Whether an instance has a row (loaded, saved, not deleted since), the database it came
+    # from and its prefetched objects live in `__pydantic_private__` (minorm.instances). No
+    # private attribute is declared for them: one would make pydantic build that dict in
+    # every `__init__`, doubling the cost of a validated instance.
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -125,16 +118,23 @@ class Model(BaseModel, metaclass=ModelMetaclass):
             cls = type(self)
             if name in cls.model_fields:
                 raise FieldNotLoaded(_not_loaded_message(cls.__name__, name))
-            private = self.__pydantic_private__
-            if private is not None and name in private.get(PREFETCHED, {}):
-                return private[PREFETCHED][name]
+            prefetched = read(self).get(PREFETCHED, {})
+            if name in prefetched:
+                return prefetched[name]
             return super().__getattr__(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__private_attributes__:  # pydantic writes to __pydantic_private__
+            writable(self)
         try:
             super().__setattr__(name, value)
         except pydantic.ValidationError as exc:
             raise validation_error(type(self).__name__, exc) from None
+
+    def __delattr__(self, name: str) -> None:
+        if name in self.__private_attributes__:
+            writable(self)
+        super().__delattr__(name)
 
     @property
     def pk(self) -> Any:
@@ -189,8 +189,16 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         persistence.mark_inserted(self, keys)
 
     @classmethod
-    def _insert_rows(cls, instances: Sequence[Self], revalidate: Sequence[bool]) -> list[Any]:
-        """For querysets: the rows to insert for `instances` (see `persistence.insert_rows`)."""
+    def _build_many(cls, objs: Sequence[Any]) -> tuple[list[Self], list[bool]]:
+        """For querysets: the instances for `objs` (see `persistence.build_many`)."""
+        return cast("tuple[list[Self], list[bool]]", persistence.build_many(cls, objs))
+
+    @classmethod
+    def _insert_rows(
+        cls, instances: Sequence[Self], revalidate: Sequence[bool]
+    ) -> persistence.Rows:
+        """For querysets: the rows to insert for `instances`, grouped by the columns they set
+        (see `persistence.insert_rows`)."""
         return persistence.insert_rows(cls, instances, revalidate)
 
     @classmethod
@@ -208,6 +216,10 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         dict also assigns them first). Returns self, with server-generated values loaded."""
         await persistence.save(self, force_insert=force_insert, values=values)
         return self
+
+    async def _insert_new(self) -> None:
+        """For `QuerySet.create`: save this instance, just built and validated, as a new row."""
+        await persistence.save(self, force_insert=True, values=None, validated=True)
 
     async def update(self, **kwargs: Any) -> Self:
         """Validate and assign `kwargs`, then write only those fields (plus `auto_now` ones)."""

@@ -7,21 +7,29 @@ builds instances without running validation.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic
 import sqlalchemy as sa
 
-from minorm.exceptions import ObjectNotFound, ValidationError
-from minorm.fields import MISSING, Field
+from minorm.exceptions import ObjectNotFound, QuerySetError, ValidationError
+from minorm.fields import MISSING
+from minorm.instances import (
+    LOADED,
+    PERSISTED,
+    USING,
+    loaded_state,
+    mark_persisted,
+    read,
+    writable,
+)
+from minorm.model.errors import validation_error
 
 if TYPE_CHECKING:
     from minorm.database import Database
     from minorm.model.base import Model
-
-PERSISTED = "_persisted"
-USING = "_using"
 
 
 class Loader:
@@ -57,11 +65,7 @@ def make_loader(
     all_names = tuple(column.key for column in table.columns)
     names = all_names if names is None else tuple(names)
     complete = set(all_names) <= set(names)
-    virtual = {
-        name: info.get_default(call_default_factory=True)
-        for name, info in cls.model_fields.items()
-        if name not in all_names
-    }
+    virtual = [(name, info) for name, info in cls.model_fields.items() if name not in all_names]
     fields = cls.meta.fields
     converters = tuple(
         (name, fields[name].to_partial)  # type: ignore[attr-defined]  # a ForeignKeyRelation
@@ -77,9 +81,10 @@ def make_loader(
         "set_fields_set": slots["__pydantic_fields_set__"].__set__,
         "set_extra": slots["__pydantic_extra__"].__set__,
         "set_private": slots["__pydantic_private__"].__set__,
-        "virtual": virtual if complete else {},
-        "PERSISTED": PERSISTED,
     }
+    shared, make_private = loaded_state(cls)
+    scope["private"] = shared
+    scope["make_private"] = make_private
     scope.update({f"convert_{i}": convert for i, (_, convert) in enumerate(converters)})
     # Loaders run once per row read, so they are generated for these exact names: a dict and
     # a set display build faster than dict(zip(...)) and a copy (about three times here), and
@@ -93,11 +98,18 @@ def make_loader(
         body += [f"if {var} is not None:", f"    {var} = convert_{i}({var})"]
     body += [
         "instance = new(cls)",
-        f"set_dict(instance, {{{entries}, **virtual}})",
+        f"set_dict(instance, {{{entries}}})",
         f"set_fields_set(instance, {{{', '.join(map(repr, names))}}})",
         "set_extra(instance, None)",
-        "set_private(instance, {PERSISTED: True})",
+        "set_private(instance, private)"
+        if shared is not None
+        else "set_private(instance, make_private(instance.__dict__))",
     ]
+    if virtual and complete:  # model fields without a column: their defaults, fresh per row
+        body.append("instance.__dict__.update(defaults())")
+        scope["defaults"] = lambda: {
+            name: info.get_default(call_default_factory=True) for name, info in virtual
+        }
     source = "\n".join(
         [
             "def load(values):",
@@ -133,7 +145,7 @@ def make_partial(cls: type[Model], data: dict[str, Any]) -> Model:
     _SET_DICT(instance, data)
     _SET_FIELDS_SET(instance, set(data))
     _SET_EXTRA(instance, None)
-    _SET_PRIVATE(instance, {PERSISTED: True})
+    _SET_PRIVATE(instance, loaded_state(cls)[1](data))
     return instance
 
 
@@ -146,7 +158,7 @@ def is_partial(instance: Model) -> bool:
 def _database(instance: Model) -> Database:
     """The instance's database: the one it was read from or created on with `using()`, else
     its model's."""
-    name = (instance.__pydantic_private__ or {}).get(USING)
+    name = read(instance).get(USING)
     meta = instance.meta
     if name is None or meta.registry is None:
         return meta.database
@@ -155,11 +167,7 @@ def _database(instance: Model) -> Database:
 
 def use_database(instance: Model, name: str | None) -> None:
     """Make later saves, deletes and loads of `instance` go to the database `name`."""
-    private = instance.__pydantic_private__
-    if private is None:
-        object.__setattr__(instance, "__pydantic_private__", {USING: name})
-    else:
-        private[USING] = name
+    writable(instance)[USING] = name
 
 
 def _pk_clause(instance: Model, table: sa.Table) -> sa.ColumnElement[bool]:
@@ -171,15 +179,11 @@ def _has_pk(instance: Model) -> bool:
 
 
 def _set_persisted(instance: Model, value: bool) -> None:
-    private = instance.__pydantic_private__
-    if private is None:
-        object.__setattr__(instance, "__pydantic_private__", {PERSISTED: value})
-    else:
-        private[PERSISTED] = value
+    writable(instance)[PERSISTED] = value
 
 
 def _is_persisted(instance: Model) -> bool:
-    return bool((instance.__pydantic_private__ or {}).get(PERSISTED, False))
+    return bool(read(instance).get(PERSISTED, False))
 
 
 async def _exists(instance: Model, table: sa.Table) -> bool:
@@ -205,8 +209,6 @@ def _assign(instance: Model, values: Mapping[str, Any]) -> None:
 
 
 def _revalidate(instance: Model) -> None:
-    from minorm.model.base import validation_error
-
     cls = type(instance)
     if is_partial(instance):
         # Only the loaded fields can be checked; each was validated when it was assigned.
@@ -227,6 +229,8 @@ def _revalidate(instance: Model) -> None:
 
 def _apply_auto_values(instance: Model, names: set[str], *, inserting: bool) -> None:
     for name, model_field in instance.meta.column_fields.items():
+        if not model_field.has_auto_value(inserting=inserting):
+            continue
         value = model_field.auto_value(instance.__dict__.get(name), inserting=inserting)
         if value is not MISSING:
             instance.__dict__[name] = value
@@ -239,8 +243,11 @@ async def save(
     force_insert: bool,
     values: Mapping[str, Any] | set[str] | None,
     must_exist: bool = False,
+    validated: bool = False,
 ) -> None:
-    """Insert or update `instance` (see `Model.save`); `must_exist` never inserts."""
+    """Insert or update `instance` (see `Model.save`); `must_exist` never inserts.
+    `validated` skips revalidating an instance its caller has just built (assignments since
+    are validated by pydantic)."""
     table = instance.meta.require_table()
     if isinstance(values, Mapping):
         _assign(instance, values)
@@ -260,12 +267,13 @@ async def save(
     names = set(values or instance.meta.column_fields)
     names &= set(instance.__dict__)  # a partial instance writes only what it loaded
     _apply_auto_values(instance, names, inserting=inserting)
-    _revalidate(instance)
+    if not validated:
+        _revalidate(instance)
     if inserting:
         await _insert(instance, table)
     else:
         await _update(instance, table, names)
-    _set_persisted(instance, True)
+    mark_persisted(instance)
     if updating and signals.post_update:
         await signals.post_update.send(sender, instance=instance, **extra)
     if saving and signals.post_save:
@@ -288,20 +296,48 @@ def insert_row(instance: Model) -> tuple[dict[str, Any], list[str]]:
     return _to_db(instance, row), generated
 
 
-def insert_rows(
-    cls: type[Model], instances: Sequence[Model], revalidate: Sequence[bool]
-) -> list[dict[str, Any]]:
+def build_many(cls: type[Model], objs: Sequence[Any]) -> tuple[list[Model], list[bool]]:
+    """For bulk inserts: the instances for `objs` (instances of `cls`, or dicts of field values
+    validated here), and for each whether it still needs validating (an instance given by the
+    caller may have been changed without validation; one built here was not)."""
+    validate = cls.__pydantic_validator__.validate_python
+    instances: list[Model] = []
+    given: list[bool] = []
+    for obj in objs:
+        if isinstance(obj, dict):
+            try:
+                instances.append(validate(obj))
+            except pydantic.ValidationError as exc:
+                raise validation_error(cls.__name__, exc) from None
+            given.append(False)
+        elif isinstance(obj, cls):
+            instances.append(obj)
+            given.append(True)
+        else:
+            raise QuerySetError(
+                f"Expected {cls.__name__} instances or dicts of field values, not {obj!r}."
+            )
+    return instances, given
+
+
+Rows = dict[tuple[str, ...], list[tuple["Model", Sequence[Any]]]]
+
+
+def insert_rows(cls: type[Model], instances: Sequence[Model], revalidate: Sequence[bool]) -> Rows:
     """For bulk inserts: apply each instance's auto values (validating the instances whose
-    `revalidate` flag is set) and return its row, the fields the database generates left out."""
+    `revalidate` flag is set) and group the instances by the columns their rows set:
+    `{columns: [(instance, values of those columns), ...]}`. A column the database generates
+    (autoincrement key, server default) is left out of the rows whose instance holds None."""
     fields = cls.meta.column_fields
-    auto = [(n, f) for n, f in fields.items() if type(f).auto_value is not Field.auto_value]
-    generated = {
+    auto = [(n, f) for n, f in fields.items() if f.has_auto_value(inserting=True)]
+    names = tuple(fields)
+    generated = tuple(
         name for name, f in fields.items() if f.is_autoincrement or f.server_default is not None
-    }
-    names = list(fields)
+    )
     # Foreign keys hold related instances: their rows take the primary keys.
-    related = any(getattr(f, "to_db", None) is not None for f in fields.values())
-    rows = []
+    to_db = {name: getattr(f, "to_db", None) for name, f in fields.items()}
+    layouts: dict[tuple[bool, ...], tuple[tuple[str, ...], Callable[[Any], Any], Any, Any]] = {}
+    groups: Rows = {}
     for instance, check in zip(instances, revalidate, strict=True):
         data = instance.__dict__
         for name, model_field in auto:
@@ -310,13 +346,33 @@ def insert_rows(
                 data[name] = value
         if check:
             _revalidate(instance)
-        row = {
-            name: data.get(name)
-            for name in names
-            if name not in generated or data.get(name) is not None
-        }
-        rows.append(_to_db(instance, row) if related else row)
-    return rows
+        unset = tuple([data.get(name) is None for name in generated])
+        layout = layouts.get(unset)
+        if layout is None:
+            keys = tuple(n for n in names if n not in generated or not unset[generated.index(n)])
+            convert = [(i, f) for i, n in enumerate(keys) if (f := to_db[n]) is not None]
+            groups[keys] = []
+            layout = layouts[unset] = (keys, _getter(keys), convert, groups[keys].append)
+        keys, get, convert, add = layout
+        try:
+            values = get(data)
+        except KeyError:  # a partial instance: what it lacks goes in as NULL
+            values = tuple([data.get(name) for name in keys])
+        if convert:
+            values = list(values)
+            for i, function in convert:
+                if values[i] is not None:
+                    values[i] = _convert(instance, keys[i], function, values[i])
+        add((instance, values))
+    return groups
+
+
+def _getter(keys: Sequence[str]) -> Callable[[Any], Any]:
+    """`data -> tuple of data[key] for keys`, raising KeyError for a missing key."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda data: (data[key],)
+    return operator.itemgetter(*keys)
 
 
 def mark_inserted_many(
@@ -325,17 +381,26 @@ def mark_inserted_many(
     """Record generated primary key values (`keys[i]` for `instances[i]`, if known) and that
     the rows exist."""
     pknames = cls.meta.pknames
-    for index, instance in enumerate(instances):
-        if keys is not None:
-            instance.__dict__.update(zip(pknames, keys[index], strict=False))
-        _set_persisted(instance, True)
+    if keys is not None:
+        if len(pknames) == 1:
+            name = pknames[0]
+            for instance, key in zip(instances, keys, strict=True):
+                instance.__dict__[name] = key[0]
+        else:
+            for instance, key in zip(instances, keys, strict=True):
+                instance.__dict__.update(zip(pknames, key, strict=False))
+    for instance in instances:
+        if instance.__pydantic_private__ is None:  # mark_persisted, inlined for the common case
+            _SET_PRIVATE(instance, LOADED)
+        else:
+            mark_persisted(instance)
 
 
 def mark_inserted(instance: Model, keys: Sequence[Any] | None) -> None:
     """Record the generated primary key values `keys` (if known) and that the row exists."""
     if keys is not None:
         instance.__dict__.update(zip(instance.meta.pknames, keys, strict=False))
-    _set_persisted(instance, True)
+    mark_persisted(instance)
 
 
 def _bind(table: sa.Table, name: str, prefix: str = "") -> sa.BindParameter[Any]:
@@ -369,13 +434,17 @@ def _to_db(instance: Model, row: dict[str, Any]) -> dict[str, Any]:
     for name, value in row.items():
         to_db = getattr(fields[name], "to_db", None)
         if to_db is not None and value is not None:
-            try:
-                row[name] = to_db(value)
-            except ValueError as exc:
-                model = type(instance).__name__
-                errors = [{"loc": (name,), "type": "value_error", "msg": str(exc)}]
-                raise ValidationError(f"{model}.{name}: {exc}", errors) from None
+            row[name] = _convert(instance, name, to_db, value)
     return row
+
+
+def _convert(instance: Model, name: str, to_db: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return to_db(value)
+    except ValueError as exc:
+        model = type(instance).__name__
+        errors = [{"loc": (name,), "type": "value_error", "msg": str(exc)}]
+        raise ValidationError(f"{model}.{name}: {exc}", errors) from None
 
 
 async def _update(instance: Model, table: sa.Table, names: set[str]) -> None:
@@ -428,4 +497,4 @@ async def load(instance: Model) -> None:
     fresh = loader(row)
     instance.__dict__.update(fresh.__dict__)
     instance.__pydantic_fields_set__.update(fresh.__dict__)
-    _set_persisted(instance, True)
+    mark_persisted(instance)

@@ -21,6 +21,7 @@ from minorm.exceptions import (
     ObjectNotFound,
     QuerySetError,
 )
+from minorm.gcpause import paused
 from minorm.lookups import (
     Binder,
     Clause,
@@ -30,7 +31,7 @@ from minorm.lookups import (
     relation_paths,
     to_filters,
 )
-from minorm.queryset import writing
+from minorm.queryset import inserting, writing
 from minorm.queryset.aggregates import Aggregate, Avg, Count, Max, Min, Sum
 from minorm.queryset.state import QueryState
 
@@ -59,9 +60,7 @@ class QuerySet(QuerySQL[ModelT]):
             )
         query, params = self._rows_query(state)
         rows = await self._database.fetch_values(query, params)
-        load = self._loader(state)
-        many = getattr(load, "many", None)
-        instances: list[ModelT] = many(rows) if many is not None else [load(r) for r in rows]
+        instances = _load_rows(self._loader(state), rows)
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
@@ -340,7 +339,7 @@ class QuerySet(QuerySQL[ModelT]):
         instance: Any = self.model(**values)
         if self._state.using is not None:
             instance._use_database(self._state.using)
-        await instance.save(force_insert=True)
+        await instance._insert_new()
         for name, objs in linked.items():
             await getattr(instance, name).add_many(*objs)
         return cast("ModelT", instance)
@@ -363,7 +362,7 @@ class QuerySet(QuerySQL[ModelT]):
         instances, with generated primary keys set. With `ignore_conflicts=True`, rows that
         break a unique constraint are skipped; generated keys are then not read back.
         """
-        return await writing.bulk_create(self, objs, ignore_conflicts=ignore_conflicts)
+        return await inserting.bulk_create(self, objs, ignore_conflicts=ignore_conflicts)
 
     async def bulk_update(self, objs: Sequence[ModelT], fields: Sequence[str]) -> int:
         """Write `fields` of each instance to its row, one statement for all of them; returns
@@ -423,6 +422,13 @@ def _convert(
         value if convert is None or value is None else convert(value)
         for convert, value in zip(converters, row, strict=True)
     )
+
+
+def _load_rows(load: Callable[[Sequence[Any]], ModelT], rows: Sequence[Any]) -> list[ModelT]:
+    """The models of `rows`, built with the garbage collector paused (see `minorm.gcpause`)."""
+    many = getattr(load, "many", None)
+    with paused(len(rows)):
+        return many(rows) if many is not None else [load(r) for r in rows]
 
 
 def _describe(filters: Sequence[Any], lookups: dict[str, Any]) -> str:

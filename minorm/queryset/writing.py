@@ -1,9 +1,7 @@
 """The writing side of `QuerySet`: update, delete, bulk operations and get-or-create.
 
 Statements are compiled once per shape through `Database.compiled`, like the reading side.
-Model instances are prepared for insertion by the model's own `_insert_rows` (auto values,
-validation, related instances as keys) and told about their generated keys by
-`_mark_inserted` / `_mark_inserted_many`.
+Bulk inserts live in `inserting`.
 """
 
 from __future__ import annotations
@@ -12,21 +10,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ClauseElement
 
 from minorm.exceptions import IntegrityError, ObjectNotFound, QuerySetError
 from minorm.lookups import Binder, Q, build_clause
+from minorm.queryset.inserting import bulk_create
 from minorm.queryset.state import QueryState
 
 if TYPE_CHECKING:
-    from minorm.database import Database
     from minorm.queryset.base import QuerySet
 
 ModelT = TypeVar("ModelT")
 
-# Rows per multi-row INSERT at most (fewer where the backend's parameter limit says so).
-INSERT_BATCH = 5000
 # Keys looked up per query by bulk_get_or_create.
 LOOKUP_BATCH = 500
 
@@ -110,101 +105,6 @@ async def delete(qs: QuerySet[Any]) -> int:
     if signals.post_delete:
         await signals.post_delete.send(model, instance=qs, count=count)
     return count
-
-
-def _instances(qs: QuerySet[ModelT], objs: Sequence[Any]) -> tuple[list[ModelT], list[bool]]:
-    """The instances for `objs`, and for each whether it still needs validating (an instance
-    given by the caller may have been changed without validation; one built here was not)."""
-    model = qs.model
-    instances = []
-    given = []
-    for obj in objs:
-        if isinstance(obj, dict):
-            instances.append(model(**obj))
-            given.append(False)
-        elif isinstance(obj, cast("type", model)):
-            instances.append(cast("ModelT", obj))
-            given.append(True)
-        else:
-            raise QuerySetError(
-                f"Expected {getattr(model, '__name__', model)} instances or dicts of field "
-                f"values, not {obj!r}."
-            )
-    return instances, given
-
-
-async def bulk_create(
-    qs: QuerySet[ModelT], objs: Sequence[Any], *, ignore_conflicts: bool
-) -> list[ModelT]:
-    instances, given = _instances(qs, objs)
-    model = cast("Any", qs.model)
-    rows = model._insert_rows(instances, given)
-    groups: dict[tuple[str, ...], list[tuple[Any, dict[str, Any]]]] = {}
-    for instance, row in zip(instances, rows, strict=True):
-        groups.setdefault(tuple(row), []).append((instance, row))
-    database = qs._database
-    for keys, items in groups.items():
-        size = max(1, min(INSERT_BATCH, database.capabilities.max_parameters // max(1, len(keys))))
-        for start in range(0, len(items), size):
-            batch = items[start : start + size]
-            await _insert_batch(qs, database, keys, batch, ignore_conflicts)
-    if qs._state.using is not None:
-        for instance in instances:
-            cast("Any", instance)._use_database(qs._state.using)
-    return instances
-
-
-async def _insert_batch(
-    qs: QuerySet[Any],
-    database: Database,
-    keys: tuple[str, ...],
-    items: list[tuple[Any, dict[str, Any]]],
-    ignore_conflicts: bool,
-) -> None:
-    table = qs.table
-    model = cast("Any", qs.model)
-    pk = list(table.primary_key.columns)
-    generated = [column for column in pk if column.key not in keys]
-    returning = bool(generated) and database.capabilities.returning and not ignore_conflicts
-    if (generated and not returning and not ignore_conflicts) or not keys:
-        for instance, row in items:  # no RETURNING: one INSERT per row tells each key
-            key = await database.execute(table.insert().values(row))
-            instance._mark_inserted(key if isinstance(key, tuple) else (key,))
-        return
-    dialect = database.dialect.name
-
-    def build() -> ClauseElement:
-        values = {key: sa.bindparam(key, type_=table.c[key].type) for key in keys}
-        statement: Any
-        if ignore_conflicts and dialect == "postgresql":
-            statement = postgresql.insert(table).on_conflict_do_nothing()
-        else:
-            statement = sa.insert(table)
-            if ignore_conflicts:
-                statement = statement.prefix_with("OR IGNORE", dialect="sqlite")
-                statement = statement.prefix_with("IGNORE", dialect="mysql")
-        statement = statement.values(values)
-        result: ClauseElement = statement.returning(*pk) if returning else statement
-        return result
-
-    shape = ("bulk_insert", table, keys, returning, ignore_conflicts)
-    compiled = database.compiled(shape, build).many_rows(len(items))
-    params = {
-        f"{key}__{index}": value
-        for index, (_, row) in enumerate(items)
-        for key, value in row.items()
-    }
-    instances = [instance for instance, _ in items]
-    if returning:
-        created = await database.fetch_values(compiled, params)
-        if len(pk) == 1 and all(isinstance(row[0], int) for row in created):
-            # No backend promises RETURNING in VALUES order, but an autoincrement key is
-            # handed out in that order: sorting by it matches keys to instances.
-            created = sorted(created, key=lambda row: row[0])
-        model._mark_inserted_many(instances, created)
-    else:
-        await database.execute(compiled, params)
-        model._mark_inserted_many(instances, None)
 
 
 async def bulk_update(qs: QuerySet[Any], objs: Sequence[Any], fields: Sequence[str]) -> int:
@@ -301,7 +201,7 @@ async def bulk_get_or_create(
         raise QuerySetError("bulk_get_or_create() needs at least one unique field.")
     for name in names:
         qs._column(name)
-    instances, _ = _instances(qs, objs)
+    instances, _ = cast("Any", qs.model)._build_many(objs)
 
     def key(instance: Any) -> tuple[Any, ...]:
         return tuple(instance.__dict__.get(name) for name in names)

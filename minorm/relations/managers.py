@@ -15,9 +15,9 @@ from typing import Any, Generic, TypeVar, overload
 import sqlalchemy as sa
 
 from minorm.exceptions import FieldNotLoaded, QuerySetError
+from minorm.instances import PREFETCHED, USING, read
 from minorm.queryset import QuerySet
 from minorm.relations.graph import Relation, pk_value
-from minorm.relations.prefetch import PREFETCHED, USING
 
 T = TypeVar("T")
 
@@ -50,7 +50,7 @@ class RelatedManager(Generic[T]):
 
     def _using(self) -> str | None:
         """The database the instance was read from with `using()` (None: its model's)."""
-        name: str | None = (self.instance.__pydantic_private__ or {}).get(USING)
+        name: str | None = read(self.instance).get(USING)
         return name
 
     def _target_query(self) -> QuerySet[T]:
@@ -126,8 +126,7 @@ class RelatedManager(Generic[T]):
     # -- prefetched rows ----------------------------------------------------------------
 
     def _prefetched(self) -> list[T]:
-        private = self.instance.__pydantic_private__ or {}
-        cache = private.get(PREFETCHED, {})
+        cache = read(self.instance).get(PREFETCHED, {})
         if self.relation.name not in cache:
             model = self.relation.model.__name__
             raise FieldNotLoaded(
@@ -152,7 +151,7 @@ class RelatedManager(Generic[T]):
         return self._prefetched()[index]
 
     def _forget(self) -> None:
-        cache = (self.instance.__pydantic_private__ or {}).get(PREFETCHED, {})
+        cache = read(self.instance).get(PREFETCHED, {})
         cache.pop(self.relation.name, None)
 
     # -- writing ------------------------------------------------------------------------

@@ -14,13 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from minorm.exceptions import QuerySetError
+from minorm.instances import PREFETCHED, USING, read, writable
 from minorm.queryset import QuerySet
 from minorm.relations.graph import Relation
 
-# The private key holding prefetched related objects by name (read by `Model.__getattr__`).
-PREFETCHED = "_prefetched"
-# The private key where an instance read with `using(name)` keeps `name` (the model layer's).
-USING = "_using"
 # Parent keys per IN (...) list: far below every driver's parameter limit.
 CHUNK = 10_000
 
@@ -62,11 +59,7 @@ def check(model: type[Any], item: Prefetch) -> None:
 
 def cache_of(instance: Any) -> dict[str, Any]:
     """The prefetched-objects cache of `instance` (created on first use)."""
-    private = instance.__pydantic_private__
-    if private is None:
-        private = {}
-        object.__setattr__(instance, "__pydantic_private__", private)
-    cache: dict[str, Any] = private.setdefault(PREFETCHED, {})
+    cache: dict[str, Any] = writable(instance).setdefault(PREFETCHED, {})
     return cache
 
 
@@ -85,7 +78,7 @@ async def _prefetch(
     relation: Relation = model.meta.relations[parts[0]]
     last = len(parts) == 1
     queryset = item.queryset if last and item.queryset is not None else relation.target.query
-    using = (instances[0].__pydantic_private__ or {}).get(USING)
+    using = read(instances[0]).get(USING)
     if using is not None and item.queryset is None:
         queryset = queryset.using(using)  # the related rows live where the parents were read
     to_attr = item.to_attr if last else None
@@ -107,7 +100,7 @@ def _cached(relation: Relation, instances: Sequence[Any]) -> list[Any] | None:
         return None
     found: list[Any] = []
     for instance in instances:
-        cache = (instance.__pydantic_private__ or {}).get(PREFETCHED, {})
+        cache = read(instance).get(PREFETCHED, {})
         if relation.name not in cache:
             return None
         found.extend(cache[relation.name])
@@ -173,7 +166,7 @@ async def _many_to_many(
     joined = query.add_columns(link).join(
         through, through.c[relation.through_remote] == target.c[relation.remote]
     )
-    using = (instances[0].__pydantic_private__ or {}).get(USING)
+    using = read(instances[0]).get(USING)
     meta = relation.target.meta
     database = meta.database if using is None else meta.registry.get_database(using)
     for chunk in _chunks(list(groups)):

@@ -1,0 +1,86 @@
+"""The ORM's bookkeeping on model instances, kept in their `__pydantic_private__` dict.
+
+Three keys, beside the model's own private attributes:
+
+- `PERSISTED`: True once the instance was read from or written to the database.
+- `USING`: the name of the registry database it came from (`using()`), absent for the main one.
+- `PREFETCHED`: the related objects `prefetch_related` found for it, by relation name.
+
+Instances read from the database are built by the thousand, so those of a model without
+private attributes of its own all start out sharing one dict, `LOADED`. Nothing writes to
+it: `writable()` gives an instance a dict of its own first (`Model.__setattr__` does so
+before pydantic sets a private attribute). Models declaring private attributes of their own
+get a dict per loaded instance, holding those attributes' defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+
+PERSISTED = "_persisted"
+USING = "_using"
+PREFETCHED = "_prefetched"
+
+LOADED: dict[str, Any] = {PERSISTED: True}
+"""The shared state of loaded instances of models without private attributes; never written."""
+
+_NONE: Mapping[str, Any] = {}
+_OWN = frozenset({PERSISTED, USING, PREFETCHED})
+
+
+def read(instance: Any) -> Mapping[str, Any]:
+    """The instance's bookkeeping, for reading only."""
+    private: Mapping[str, Any] | None = instance.__pydantic_private__
+    return _NONE if private is None else private
+
+
+def writable(instance: Any) -> dict[str, Any]:
+    """The instance's own bookkeeping dict, created or un-shared first when needed."""
+    private: dict[str, Any] | None = instance.__pydantic_private__
+    if private is None or private is LOADED:
+        private = {} if private is None else dict(private)
+        object.__setattr__(instance, "__pydantic_private__", private)
+    return private
+
+
+def mark_persisted(instance: Any) -> None:
+    """Record that the instance's row exists (sharing `LOADED` when it has no other state)."""
+    private = instance.__pydantic_private__
+    if private is None:
+        object.__setattr__(instance, "__pydantic_private__", LOADED)
+    elif private is not LOADED:
+        private[PERSISTED] = True
+
+
+def loaded_state(
+    cls: type[Any],
+) -> tuple[dict[str, Any] | None, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """How a loader fills `__pydantic_private__` for rows of `cls`.
+
+    Returns `(LOADED, ...)` when `cls` declares no private attributes (the loader shares it),
+    else `(None, make)` where `make(data)`, given the new instance's field values, builds a
+    fresh dict holding `PERSISTED` and the private attributes' defaults (their default
+    factories called), as pydantic's `__init__` would.
+    """
+    declared = getattr(cls, "__private_attributes__", None) or {}
+    attributes = {name: value for name, value in declared.items() if name not in _OWN}
+    if not attributes:
+        return LOADED, lambda data: LOADED.copy()
+
+    def make(data: dict[str, Any]) -> dict[str, Any]:
+        state: dict[str, Any] = {PERSISTED: True}
+        for name, attribute in attributes.items():
+            if attribute.default_factory_takes_validated_data:
+                default = attribute.get_default(
+                    call_default_factory=True, validated_data={**data, **state}
+                )
+            else:
+                default = attribute.get_default(call_default_factory=True)
+            if default is not PydanticUndefined:
+                state[name] = default
+        return state
+
+    return None, make
