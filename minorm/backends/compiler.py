@@ -131,9 +131,9 @@ class CompiledQuery:
                 f"The rows hold values for {_params(tuple(columns))}, but the statement takes "
                 f"{_params(names)}."
             )
-        arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
-        if not rows:
-            arrays = {name: [] for name in columns}
+        arrays: dict[str, list[Any]] = {name: [] for name in columns}
+        if rows:
+            arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
         return BoundQuery(self, self.bind(arrays))
 
     def many_rows(self, count: int) -> CompiledQuery:

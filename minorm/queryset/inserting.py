@@ -84,11 +84,15 @@ def _arrays(qs: QuerySet[Any], database: Database, keys: tuple[str, ...]) -> boo
     if not database.capabilities.array_insert or not keys:
         return False
     columns = qs.table.c
-    return all(
-        isinstance(columns[key].type, _SCALAR_TYPES)
-        and not isinstance(columns[key].type, sa.Enum | sa.ARRAY)
-        for key in keys
-    )
+    return all(_is_scalar(columns[key].type) for key in keys)
+
+
+def _is_scalar(type_: Any) -> bool:
+    """Whether values of `type_` go through a one-dimensional array unchanged (a decorated
+    type is judged by the type it stores as; its own conversion applies per element)."""
+    if isinstance(type_, sa.TypeDecorator):
+        return _is_scalar(type_.impl_instance)
+    return isinstance(type_, _SCALAR_TYPES) and not isinstance(type_, sa.Enum | sa.ARRAY)
 
 
 def _batch_size(qs: QuerySet[Any], database: Database, keys: tuple[str, ...]) -> int:

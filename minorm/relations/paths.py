@@ -271,6 +271,23 @@ def _subset(model: type[Any], names: tuple[str, ...]) -> tuple[str, ...] | None:
 
 
 def _builder(main: Loader, width: int, steps: list[tuple[int, str, Loader, int, int]]) -> Loader:
+    # A persistence Loader's `one` is the generated function itself: one call less per object.
+    main = getattr(main, "one", main)
+    steps = [
+        (at, field, getattr(load, "one", load), pk, size) for at, field, load, pk, size in steps
+    ]
+    if len(steps) == 1 and steps[0][0] == 0:  # one related object of the main one: the usual
+        _, field, load, pk_at, size = steps[0]
+        end = width + size
+
+        def build_one(row: Sequence[Any]) -> Any:
+            instance = main(row[:width])
+            values = row[width:end]
+            instance.__dict__[field] = None if values[pk_at] is None else load(values)
+            return instance
+
+        return build_one
+
     def build(row: Sequence[Any]) -> Any:
         instance = main(row[:width])
         objects: list[Any] = [instance]

@@ -91,3 +91,50 @@ def test_numeric_columns_compile_on_postgres() -> None:
     )
     query, _ = Compiler(DIALECTS["postgresql"]).statement(sa.select(prices))
     assert query.sql.startswith("SELECT p.f, p.n")
+
+
+@pytest.mark.parametrize("name", list(DIALECTS))
+def test_bind_rows_orders_values_by_parameter_and_applies_processors(name: str) -> None:
+    compiler = Compiler(DIALECTS[name])
+    single = compiler.shape(
+        ("rows", name),
+        lambda: sa.insert(t).values(
+            {"name": sa.bindparam("name", type_=t.c.name.type), "data": sa.bindparam("data")}
+        ),
+    )
+    # The rows give `data` before `name`; the arguments follow the statement's order.
+    rows = [({"a": 1}, "x"), (None, "y"), ([2], "z")]
+    query, args = single.bind_rows(["data", "name"], rows)
+    assert query.sql.count("(") == 1 + 3  # the column list, then three row groups
+    assert query is single.bind_rows(["data", "name"], rows[:3]).query  # kept per count
+    order = list(single.names)
+    by_row = [args[i : i + 2] for i in range(0, 6, 2)]
+    for (data, text), values in zip(rows, by_row, strict=True):
+        assert values[order.index("name")] == text
+        # JSON goes through its bind processor (serialized text), NULL stays NULL.
+        stored = values[order.index("data")]
+        assert stored is None if data is None else isinstance(stored, str)
+    with pytest.raises(ProgrammingError, match=":name"):
+        single.bind_rows(["data"], [({},)])
+
+
+def test_bind_columns_passes_one_array_per_column() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    compiler = Compiler(DIALECTS["postgresql"])
+    query = compiler.shape(
+        "unnest",
+        lambda: sa.insert(t).from_select(
+            ["name", "id"],
+            sa.select(
+                sa.func.unnest(sa.bindparam("name", type_=postgresql.ARRAY(sa.String(20)))),
+                sa.func.unnest(sa.bindparam("id", type_=postgresql.ARRAY(sa.Integer()))),
+            ),
+        ),
+    )
+    bound, args = query.bind_columns(["id", "name"], [(1, "a"), (2, None), (3, "c")])
+    assert bound is query
+    assert dict(zip(query.names, args, strict=True)) == {"id": [1, 2, 3], "name": ["a", None, "c"]}
+    assert query.bind_columns(["id", "name"], [])[1] == ([], [])
+    with pytest.raises(ProgrammingError, match="statement takes"):
+        query.bind_columns(["id"], [(1,)])
