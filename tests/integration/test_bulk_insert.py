@@ -126,7 +126,8 @@ async def test_every_scalar_type_round_trips(models: Models, database: Database)
     else:
         assert "values" in log.statements[0].lower()
     ids = [instance.id for instance in made]
-    assert len(set(ids)) == 40 and all(isinstance(key, int) for key in ids)
+    assert len(set(ids)) == 40
+    assert all(isinstance(key, int) for key in ids)
     by_id = {instance.id: instance for instance in await models.scalar.query.all()}
     for instance, row in zip(made, rows, strict=True):
         loaded = by_id[instance.id]
@@ -148,8 +149,10 @@ async def test_other_types_take_the_values_form(models: Models, database: Databa
     assert [made_one.code for made_one in made] == ["a", "b", "c"]
     assert loaded["a"].data == {"nested": [1, "two", None]}
     assert loaded["a"].mood is Mood.SAD
-    assert loaded["b"].data is None and loaded["b"].mood is Mood.HAPPY
-    assert loaded["c"].data == [1.5, {"x": "ü"}] and loaded["c"].mood is Mood.SAD
+    assert loaded["b"].data is None
+    assert loaded["b"].mood is Mood.HAPPY
+    assert loaded["c"].data == [1.5, {"x": "ü"}]
+    assert loaded["c"].mood is Mood.SAD
 
 
 async def test_a_failing_statement_inserts_nothing(
@@ -175,7 +178,8 @@ async def test_rows_with_and_without_keys(models: Models) -> None:
         [{"name": "auto 1"}, {"id": 500, "name": "chosen"}, {"name": "auto 2"}]
     )
     assert made[1].id == 500
-    assert made[0].id != made[2].id and 500 not in (made[0].id, made[2].id)
+    assert made[0].id != made[2].id
+    assert 500 not in (made[0].id, made[2].id)
     names = dict(await scalar.query.values_list(["id", "name"]))
     assert names == {made[0].id: "auto 1", 500: "chosen", made[2].id: "auto 2"}
 
@@ -184,10 +188,13 @@ async def test_loaded_instances_get_private_defaults(models: Models) -> None:
     keyed = models.keyed
     await keyed.query.bulk_create([{"id": 1, "label": "one"}, {"id": 2, "label": "two"}])
     one, two = await keyed.query.order_by("id")
-    assert one._level == 3 and one._seen == [] and two._seen == []
+    assert one._level == 3
+    assert one._seen == []
+    assert two._seen == []
     one._seen.append("x")
     one._level = 9
-    assert two._seen == [] and two._level == 3  # nothing shared between instances
+    assert two._seen == []
+    assert two._level == 3
     assert (await keyed.query.get(id=1))._level == 3
     partial = (await keyed.query.only("id").get(id=2))._seen
     assert partial == []
