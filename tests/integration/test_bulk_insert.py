@@ -3,6 +3,7 @@ PostgreSQL's array form is used where it applies; loaded instances' private stat
 
 from __future__ import annotations
 
+import copy
 import datetime
 import decimal
 import enum
@@ -213,3 +214,27 @@ async def test_loaded_instances_keep_their_own_state(models: Models) -> None:
     rows = {o.code: o.data for o in await other.query.all()}
     assert rows == {"a": {"back": True}, "b": {"changed": True}}
     assert await other.query.count() == 2
+
+
+async def test_loaded_instances_do_not_share_their_fields_set(models: Models) -> None:
+    other = models.other
+    await other.query.bulk_create([{"code": "a"}, {"code": "b"}, {"code": "c"}])
+    a, b, c = await other.query.order_by("code")
+    assert a.model_fields_set == {"id", "code", "data", "mood"}
+    a.data = [1]
+    b.model_fields_set.discard("data")
+    assert "data" in a.model_fields_set
+    assert "data" not in b.model_fields_set
+    assert "data" in c.model_fields_set
+    copied = c.model_copy(update={"data": {"k": 1}})
+    assert copied.data == {"k": 1}
+    assert copied.model_fields_set == {"id", "code", "data", "mood"}
+    deep = copy.deepcopy(c)
+    deep.code = "d"
+    assert (deep.code, c.code) == ("d", "c")
+    restored = object.__new__(other)  # what unpickling does (a local class cannot be pickled)
+    restored.__setstate__(c.__getstate__())
+    restored.data = "x"
+    assert restored == c.model_copy(update={"data": "x"})
+    assert c.data is None
+    assert (await other.query.only("code").get(code="c")).model_fields_set == {"id", "code"}
