@@ -101,9 +101,7 @@ def finish_revision(state: MigrationState) -> None:
             f"{'; '.join(line for line in state.report.pending) or 'no changes'})."
         )
     script = state.directives[0] if state.directives else None
-    if script is not None and all(
-        _is_empty(container) for container in script.upgrade_ops_list
-    ):
+    if script is not None and all(_is_empty(container) for container in script.upgrade_ops_list):
         state.report.no_changes = True
         state.directives[:] = []
 
