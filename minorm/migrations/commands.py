@@ -151,7 +151,8 @@ def makemigrations(
     """
 
     def action(config: Config) -> Any:
-        if empty:  # env.py still runs, to give the new file a body per database
+        if empty and len(config.attributes[STATE_KEY].registry().migrated_databases()) > 1:
+            # env.py runs, to give the new file a body per database.
             config.set_main_option("revision_environment", "true")
         return command.revision(
             config,
