@@ -54,8 +54,7 @@ async def tables(name: str | None) -> list[str]:
             rows = await db.fetch_all("SELECT tablename FROM pg_tables")
         else:
             rows = await db.fetch_all(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = DATABASE()"
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
             )
     return sorted(row[0] for row in rows if str(row[0]).startswith("docs_"))
 
@@ -84,7 +83,8 @@ def main() -> None:
     print("pending changes:", migrations.check(models, directory=directory))
 
     migrations.downgrade(models, "base", directory=directory, stdout=log)
-    assert asyncio.run(tables(None)) == [] and asyncio.run(tables("audit")) == []
+    assert asyncio.run(tables(None)) == []
+    assert asyncio.run(tables("audit")) == []
 
 
 if __name__ == "__main__":

@@ -159,9 +159,7 @@ async def test_python_api_inside_a_running_loop(make_project) -> None:
     await asyncio.sleep(0)
 
 
-def test_models_pinned_to_an_extra_database_get_a_body_of_their_own(
-    make_project, tmp_path
-) -> None:
+def test_models_pinned_to_an_extra_database_get_a_body_of_their_own(make_project, tmp_path) -> None:
     project: Project = make_project("sqlite", "clirunner")
     other = tmp_path / "other.db"
     project.write_models(
