@@ -408,3 +408,23 @@ def test_extra_database_names_must_be_identifiers(name: str) -> None:
         minorm.Registry("sqlite://", extra={name: "sqlite://"})
     assert f"{name!r} cannot name an extra database" in str(caught.value)
     assert "'main', which names the main database" in str(caught.value)
+
+
+def test_stamp_one_database_then_migrate_the_rest(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write()
+    pair.ok("init")
+    pair.ok("makemigrations", "-m", "first")
+    [path] = pair.project.versions()
+    head = path.name.split("_", 1)[0]
+
+    pair.ok("stamp", "head", "--database", "replica")  # say its tables exist already
+    assert pair.replica.revision() == head
+    assert pair.project.revision() is None
+    pair.ok("migrate")
+
+    assert pair.project.tables() == {"alembic_version", "users"}
+    assert pair.replica.tables() == {"alembic_version"}  # stamped: nothing ran there
+    outcome = pair.minorm("check", "--database", "replica")
+    assert outcome.code == 1
+    assert "replica: create table events" in outcome.stdout
