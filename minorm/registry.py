@@ -19,15 +19,32 @@ from minorm.url import DatabaseURL
 ModelCallback = Callable[[type[Any]], None]
 
 
+MAIN_DATABASE = "main"
+
+
 def _as_database(database: Database | DatabaseURL | str) -> Database:
     return database if isinstance(database, Database) else Database(database)
+
+
+def _check_extra_name(name: object) -> str:
+    """An extra database's name, which migrations use in function names (`upgrade_<name>`)
+    and `minorm migrate --database NAME`; ConfigurationError for one that cannot be."""
+    if not isinstance(name, str) or not name.isidentifier() or name == MAIN_DATABASE:
+        raise ConfigurationError(
+            f"Registry(extra=...): {name!r} cannot name an extra database; use a Python "
+            f"identifier (letters, digits, underscores, such as 'replica' or 'archive_2'), "
+            f"other than {MAIN_DATABASE!r}, which names the main database."
+        )
+    return name
 
 
 class Registry:
     """The models of an application and the database(s) they live in.
 
     `database` is a `Database` or a URL; `extra` maps names to further databases (each
-    connected by `async with registry`). `schema` is the default schema of every table.
+    connected by `async with registry`); their names are Python identifiers other than
+    "main", which names the main database in migrations. `schema` is the default schema of
+    every table.
     """
 
     def __init__(
@@ -39,7 +56,7 @@ class Registry:
     ) -> None:
         self.database = _as_database(database)
         self.extra: dict[str, Database] = {
-            name: _as_database(db) for name, db in (extra or {}).items()
+            _check_extra_name(name): _as_database(db) for name, db in (extra or {}).items()
         }
         self.schema = schema
         self.metadata = sa.MetaData(schema=schema)
@@ -128,11 +145,17 @@ class Registry:
                 tables.append(meta.table)
         return tables
 
+    def migrated_databases(self) -> list[str | None]:
+        """The databases migrations cover: the main one (None), then, by name, every extra
+        database with models pinned to it (`Meta.database`). An extra database without
+        pinned models (a read replica of the main one, say) is not migrated."""
+        pinned = {model.meta.database_name for model in self.models.values()} - {None}
+        return [None, *sorted(pinned)]
+
     def _targets(self, databases: Iterable[str | None] | None) -> list[tuple[str | None, bool]]:
         """(database name, whether it gets the unpinned models' tables) for create/drop."""
         if databases is None:
-            pinned = {model.meta.database_name for model in self.models.values()} - {None}
-            return [(None, True), *((name, False) for name in sorted(pinned))]
+            return [(name, name is None) for name in self.migrated_databases()]
         targets = list(dict.fromkeys(databases))
         for name in targets:
             self.get_database(name)

@@ -78,6 +78,15 @@ directory_option = click.option(
     help="The migrations directory (default: migrations).",
 )
 
+database_option = click.option(
+    "--database",
+    "database",
+    default=None,
+    metavar="NAME",
+    help="Only this database: `main`, or an extra database with models pinned to it "
+    "(default: every migrated database).",
+)
+
 
 @click.group(cls=MinormGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -317,12 +326,18 @@ def merge(
 @click.argument("revision", default="head")
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
 @click.option("--tag", default=None, help="A tag for custom env.py scripts.")
+@database_option
 @directory_option
 @click.pass_context
 def migrate(
-    ctx: click.Context, revision: str, sql: bool, tag: str | None, directory: str | None
+    ctx: click.Context,
+    revision: str,
+    sql: bool,
+    tag: str | None,
+    database: str | None,
+    directory: str | None,
 ) -> None:
-    """Upgrade the database to REVISION (default: head)."""
+    """Upgrade each database to REVISION (default: head)."""
     import minorm.migrations as migrations
 
     migrations.migrate(
@@ -331,21 +346,28 @@ def migrate(
         directory=_directory(ctx, directory),
         sql=sql,
         tag=tag,
+        database=database,
     )
     if not sql:
-        click.echo(f"Database upgraded to {revision}.")
+        click.echo(f"{_which(database)} upgraded to {revision}.")
 
 
 @cli.command()
 @click.argument("revision", default="-1")
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
 @click.option("--tag", default=None, help="A tag for custom env.py scripts.")
+@database_option
 @directory_option
 @click.pass_context
 def downgrade(
-    ctx: click.Context, revision: str, sql: bool, tag: str | None, directory: str | None
+    ctx: click.Context,
+    revision: str,
+    sql: bool,
+    tag: str | None,
+    database: str | None,
+    directory: str | None,
 ) -> None:
-    """Downgrade the database to REVISION (default: one step back, -1; `base`: everything)."""
+    """Downgrade each database to REVISION (default: one step back, -1; `base`: everything)."""
     import minorm.migrations as migrations
 
     migrations.downgrade(
@@ -354,9 +376,14 @@ def downgrade(
         directory=_directory(ctx, directory),
         sql=sql,
         tag=tag,
+        database=database,
     )
     if not sql:
-        click.echo(f"Database downgraded to {revision}.")
+        click.echo(f"{_which(database)} downgraded to {revision}.")
+
+
+def _which(database: str | None) -> str:
+    return "Database" if database is None else f"Database {database}"
 
 
 @cli.command()
@@ -364,6 +391,7 @@ def downgrade(
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
 @click.option("--tag", default=None, help="A tag for custom env.py scripts.")
 @click.option("--purge", is_flag=True, help="Empty the version table first.")
+@database_option
 @directory_option
 @click.pass_context
 def stamp(
@@ -372,9 +400,10 @@ def stamp(
     sql: bool,
     tag: str | None,
     purge: bool,
+    database: str | None,
     directory: str | None,
 ) -> None:
-    """Record REVISION in the database without running migrations."""
+    """Record REVISION in each database without running migrations."""
     import minorm.migrations as migrations
 
     migrations.stamp(
@@ -384,18 +413,20 @@ def stamp(
         sql=sql,
         tag=tag,
         purge=purge,
+        database=database,
     )
 
 
 @cli.command()
+@database_option
 @directory_option
 @click.pass_context
-def check(ctx: click.Context, directory: str | None) -> None:
+def check(ctx: click.Context, database: str | None, directory: str | None) -> None:
     """Exit 1, listing the pending operations, when the models and migrations differ."""
     import minorm.migrations as migrations
 
     pending = migrations.check(
-        _settings(ctx).registry_source(), directory=_directory(ctx, directory)
+        _settings(ctx).registry_source(), directory=_directory(ctx, directory), database=database
     )
     if not pending:
         click.echo("No changes: the models match the migrations.")
@@ -436,14 +467,18 @@ def history(
 
 @cli.command()
 @click.option("-v", "--verbose", is_flag=True)
+@database_option
 @directory_option
 @click.pass_context
-def current(ctx: click.Context, verbose: bool, directory: str | None) -> None:
-    """Show the revision the database is at."""
+def current(ctx: click.Context, verbose: bool, database: str | None, directory: str | None) -> None:
+    """Show the revision each database is at."""
     import minorm.migrations as migrations
 
     migrations.current(
-        _settings(ctx).registry_source(), directory=_directory(ctx, directory), verbose=verbose
+        _settings(ctx).registry_source(),
+        directory=_directory(ctx, directory),
+        verbose=verbose,
+        database=database,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate.api import AutogenContext
+from alembic.autogenerate.render import render_op
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.types import TypeDecorator
@@ -25,10 +26,12 @@ from sqlalchemy.types import TypeDecorator
 from minorm.database.schema import set_default_trigger
 from minorm.exceptions import MigrationError
 from minorm.fields.base import MISSING
+from minorm.migrations import databases
 from minorm.migrations.operations import (
     Comment,
     ExecuteSQLOp,
     RenameColumnOp,
+    RenderedOps,
     describe,
     destruction,
     flatten,
@@ -40,40 +43,81 @@ from minorm.registry import Registry
 def process_revision_directives(
     context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]
 ) -> None:
-    """Alembic's `process_revision_directives` hook for minorm (see the module docstring)."""
+    """Alembic's `process_revision_directives` hook for minorm (see the module docstring).
+
+    Alembic calls it once per migrated database, each time with that database's operations
+    last in the revision's lists; `finish_revision` decides about the file once all ran.
+    """
     state = context.config.attributes[STATE_KEY] if context.config else None
     if not isinstance(state, MigrationState) or not directives:
         return
     script = directives[0]
-    upgrade = script.upgrade_ops
-    assert upgrade is not None  # one database, one list of operations
+    state.directives = directives
+    upgrade = script.upgrade_ops_list[-1]
+    downgrade = script.downgrade_ops_list[-1]
     report = state.report
-    set_default = state.registry().database.capabilities.foreign_key_set_default
+    registry = state.registry()
+    set_default = registry.get_database(state.current).capabilities.foreign_key_set_default
     if not set_default:
         forget_unreflected_set_default(upgrade)
-    report.pending = [line for line in _lines(upgrade, context) if line]
+    prefix = f"{databases.label(state.current)}: " if state.several else ""
+    report.pending += [f"{prefix}{line}" for line in _lines(upgrade, context) if line]
     if state.mode != "autogenerate":
         return
-    apply_renames(context, upgrade, state)
-    if upgrade.is_empty():
-        report.no_changes = True
-        directives[:] = []
+    if state.unmatched_renames is None:
+        state.unmatched_renames = dict(state.renames)
+    apply_renames(context, upgrade, state, state.unmatched_renames)
+    if not upgrade.is_empty():
+        add_backfills(context, upgrade, model_defaults(registry), report)
+        upgrade.reverse_into(downgrade)
+        # The data of a dropped column is gone; a downgrade refills a required one with zeros.
+        add_backfills(context, downgrade, zero_value, None)
+        for container in (upgrade, downgrade):
+            manage_enum_types(context, container)
+            if not set_default:
+                manage_set_default_triggers(context, container)
+            for op in container.ops:
+                if isinstance(op, ops.CreateTableOp):
+                    op.info = {}  # minorm's run-time notes on a table are not schema
+        report.destructive += [f"{prefix}{line}" for line in mark_destructive(context, upgrade)]
+        mark_destructive(context, downgrade)
+    if state.several:
+        # The file is rendered once, with the last database's settings; each body is
+        # rendered now, with its own database's dialect and batch mode.
+        for container in (upgrade, downgrade):
+            container.ops[:] = [render_now(context, container, state.imports)]
+
+
+def finish_revision(state: MigrationState) -> None:
+    """After every database ran: refuse a `--rename` no database matched, and write no file
+    when no database changed (`Report.no_changes`)."""
+    if state.mode != "autogenerate" or state.directives is None:
         return
-    add_backfills(context, upgrade, model_defaults(state.registry()), report)
-    downgrade = script.downgrade_ops
-    assert downgrade is not None
-    upgrade.reverse_into(downgrade)
-    # The data of a dropped column is gone; a downgrade refills a required one with zeros.
-    add_backfills(context, downgrade, zero_value, None)
-    for container in (upgrade, downgrade):
-        manage_enum_types(context, container)
-        if not set_default:
-            manage_set_default_triggers(context, container)
-        for op in container.ops:
-            if isinstance(op, ops.CreateTableOp):
-                op.info = {}  # minorm's run-time notes on a table are not schema
-    report.destructive = mark_destructive(context, upgrade)
-    mark_destructive(context, downgrade)
+    if state.unmatched_renames:
+        (table, old), new = next(iter(state.unmatched_renames.items()))
+        raise MigrationError(
+            f"--rename {table}.{old}:{new}: the models do not drop column {old!r} and add "
+            f"column {new!r} in table {table!r}; rename the field in the model first (pending: "
+            f"{'; '.join(line for line in state.report.pending) or 'no changes'})."
+        )
+    script = state.directives[0] if state.directives else None
+    if script is not None and all(_is_empty(container) for container in script.upgrade_ops_list):
+        state.report.no_changes = True
+        state.directives[:] = []
+
+
+def _is_empty(container: ops.OpContainer) -> bool:
+    return all(isinstance(op, RenderedOps) and not op.lines for op in container.ops)
+
+
+def render_now(
+    context: MigrationContext, container: ops.OpContainer, imports: set[str]
+) -> RenderedOps:
+    """`container`'s operations as the lines Alembic would write for this database."""
+    autogen_context = AutogenContext(context, autogenerate=False)
+    lines = [line for op in container.ops for line in render_op(autogen_context, op)]
+    imports |= autogen_context.imports
+    return RenderedOps(lines, imports)
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
@@ -93,13 +137,13 @@ def _lines(container: ops.OpContainer, context: MigrationContext) -> list[str | 
 
 
 def apply_renames(
-    context: MigrationContext, upgrade: ops.UpgradeOps, state: MigrationState
+    context: MigrationContext,
+    upgrade: ops.UpgradeOps,
+    state: MigrationState,
+    wanted: dict[tuple[str, str], str],
 ) -> None:
-    """Replace drop+add pairs by renames, as `state.renames` and `state.confirm_rename` say.
-
-    Raises MigrationError for a requested rename that matches no drop+add pair.
-    """
-    wanted = dict(state.renames)
+    """Replace drop+add pairs by renames, as `wanted` (removing those done) and
+    `state.confirm_rename` say."""
     report = state.report
     for table_ops in list(upgrade.ops):
         if not isinstance(table_ops, ops.ModifyTableOps):
@@ -125,13 +169,6 @@ def apply_renames(
                     _rename(context, upgrade, table_ops, drop, adds.pop(new))
                     report.renamed.append(f"{table}.{old} -> {table}.{new}")
                     break
-    if wanted:
-        (table, old), new = next(iter(wanted.items()))
-        raise MigrationError(
-            f"--rename {table}.{old}:{new}: the models do not drop column {old!r} and add "
-            f"column {new!r} in table {table!r}; rename the field in the model first (pending: "
-            f"{'; '.join(line for line in report.pending) or 'no changes'})."
-        )
 
 
 def _same_type(context: MigrationContext, drop: ops.DropColumnOp, add: ops.AddColumnOp) -> bool:

@@ -4,7 +4,9 @@
 `Config.attributes`, configures Alembic for the registry's metadata and database, and runs the
 migrations on SQLAlchemy's `AsyncEngine` (asyncpg, aiosqlite or asyncmy, through
 `run_sync`), one transaction per migration where the database has transactional DDL. Offline
-(`--sql`) it only needs the dialect.
+(`--sql`) it only needs the dialect. A registry with several migrated databases
+(`minorm.migrations.databases`) has each of them migrated in turn, with its own dialect's
+settings (batch mode on SQLite only, say).
 """
 
 from __future__ import annotations
@@ -15,19 +17,26 @@ import logging
 import logging.config
 import os
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.environment import EnvironmentContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from minorm.exceptions import ConfigurationError
-from minorm.migrations.autogenerate import process_revision_directives, render_item
+from minorm.exceptions import ConfigurationError, MigrationError
+from minorm.migrations import databases
+from minorm.migrations.autogenerate import (
+    finish_revision,
+    process_revision_directives,
+    render_item,
+)
 from minorm.migrations.state import STATE_KEY, MigrationState
 from minorm.registry import Registry
 from minorm.url import DatabaseURL
 
 T = TypeVar("T")
+logger = logging.getLogger("minorm.migrations")
 
 # Query-string options the minorm core reads itself; the driver never sees them.
 _CORE_OPTIONS = frozenset({"min_size", "max_size", "pool_timeout", "prepared_statements"})
@@ -46,7 +55,8 @@ def state_of(context: EnvironmentContext) -> MigrationState:
 
 
 def run_migrations(context: EnvironmentContext, **configure_options: Any) -> None:
-    """Run the command Alembic is executing, online or offline (`--sql`).
+    """Run the command Alembic is executing, online or offline (`--sql`), on each database
+    it concerns: every migrated database of the registry, or the one `--database` names.
 
     `configure_options` are passed on to `context.configure` (for example `include_object`)
     and override minorm's choices.
@@ -54,23 +64,69 @@ def run_migrations(context: EnvironmentContext, **configure_options: Any) -> Non
     state = state_of(context)
     registry = state.registry()
     _configure_logging(context)
-    url = registry.database.url
+    state.several = len(databases.migrated(registry)) > 1
+    if state.several:
+        _check_template(context, state)
+        databases.adapt_plain_revisions(context.script)
+    runs = [
+        (name, _options(registry, name, state, configure_options))
+        for name in databases.select(registry, state.database)
+    ]
+    if context.is_offline_mode():
+        for name, options in runs:
+            if state.several:
+                context.config.print_stdout(f"-- database: {databases.label(name)}")
+            state.current = name
+            url = registry.get_database(name).url
+            context.configure(dialect_name=dialect_name(url), literal_binds=True, **options)
+            with context.begin_transaction():
+                context.run_migrations(**_engine(name, state))
+    else:
+        run_coroutine(_run_online(context, registry, state, runs))
+    finish_revision(state)
+
+
+def _options(
+    registry: Registry, name: str | None, state: MigrationState, overrides: dict[str, Any]
+) -> dict[str, Any]:
     options: dict[str, Any] = {
-        "target_metadata": main_metadata(registry),
+        "target_metadata": databases.metadata_for(registry, name),
         "compare_type": compare_type,
         "compare_server_default": True,
-        "render_as_batch": url.backend == "sqlite",
+        "render_as_batch": registry.get_database(name).url.backend == "sqlite",
         "transaction_per_migration": True,
         "process_revision_directives": process_revision_directives,
         "render_item": render_item,
-        **configure_options,
     }
-    if context.is_offline_mode():
-        context.configure(dialect_name=dialect_name(url), literal_binds=True, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+    if state.several:
+        suffix = databases.suffix(name)
+        options["upgrade_token"] = f"{suffix}_upgrades"
+        options["downgrade_token"] = f"{suffix}_downgrades"
+        options["template_args"] = {
+            databases.TEMPLATE_ARG: [
+                databases.suffix(each) for each in registry.migrated_databases()
+            ]
+        }
+    return {**options, **overrides}
+
+
+def _engine(name: str | None, state: MigrationState) -> dict[str, str]:
+    """The keyword arguments of the revisions' `upgrade()` / `downgrade()`."""
+    return {databases.ENGINE_KEYWORD: databases.suffix(name)} if state.several else {}
+
+
+def _check_template(context: EnvironmentContext, state: MigrationState) -> None:
+    """Refuse to write a revision for several databases with a template that has no place for
+    them (a `script.py.mako` from before minorm migrated several databases)."""
+    if state.mode != "autogenerate" and state.mode != "empty":
         return
-    run_coroutine(_run_online(context, url, options))
+    template = Path(context.script.dir) / "script.py.mako"
+    if template.is_file() and databases.TEMPLATE_ARG not in template.read_text():
+        raise MigrationError(
+            f"{template} writes revisions for one database, and this registry migrates "
+            "several: replace it with the script.py.mako of a new `minorm init` (made in "
+            "another folder), which writes a body per database."
+        )
 
 
 _MYSQL_BLOBS = ((255, "TINYBLOB"), (65535, "BLOB"), (16777215, "MEDIUMBLOB"))
@@ -98,13 +154,7 @@ def compare_type(
 
 def main_metadata(registry: Registry) -> sa.MetaData:
     """The tables that live on the registry's main database (not `Meta.database`-pinned)."""
-    tables = registry.tables_for(None)
-    if len(tables) == len(registry.metadata.tables):
-        return registry.metadata
-    subset = sa.MetaData(schema=registry.schema)
-    for table in tables:
-        table.to_metadata(subset)
-    return subset
+    return databases.metadata_for(registry, None)
 
 
 def dialect_name(url: DatabaseURL) -> str:
@@ -125,23 +175,39 @@ def async_engine_url(url: DatabaseURL) -> tuple[sa.URL, dict[str, Any]]:
 
 
 async def _run_online(
-    context: EnvironmentContext, url: DatabaseURL, options: dict[str, Any]
+    context: EnvironmentContext,
+    registry: Registry,
+    state: MigrationState,
+    runs: list[tuple[str | None, dict[str, Any]]],
 ) -> None:
-    sa_url, connect_args = async_engine_url(url)
-    engine = create_async_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(_run_on_connection, context, options)
-    finally:
-        await engine.dispose()
+    # One database after the other, each on its own connection and in its own transactions:
+    # a failure on one leaves those done before it migrated.
+    for name, options in runs:
+        if state.several:
+            logger.info("Database %s:", databases.label(name))
+            if state.announce:
+                context.config.print_stdout(f"{databases.label(name)}:")
+        state.current = name
+        sa_url, connect_args = async_engine_url(registry.get_database(name).url)
+        engine = create_async_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(
+                    _run_on_connection, context, options, _engine(name, state)
+                )
+        finally:
+            await engine.dispose()
 
 
 def _run_on_connection(
-    connection: sa.Connection, context: EnvironmentContext, options: dict[str, Any]
+    connection: sa.Connection,
+    context: EnvironmentContext,
+    options: dict[str, Any],
+    engine: dict[str, str],
 ) -> None:
     context.configure(connection=connection, **options)
     with context.begin_transaction():
-        context.run_migrations()
+        context.run_migrations(**engine)
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:

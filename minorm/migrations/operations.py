@@ -34,6 +34,28 @@ def _render_comment(autogen_context: AutogenContext, op: Comment) -> str:
     return f"# {op.text}"
 
 
+class RenderedOps(ops.MigrateOperation):
+    """Operations already rendered, as the lines of Python a migration body holds.
+
+    In a revision for several databases each database's body is rendered with its own
+    dialect and batch mode; `imports` are those the bodies need (added to the file's).
+    """
+
+    def __init__(self, lines: list[str], imports: set[str]) -> None:
+        self.lines = lines
+        self.imports = imports
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ()
+
+
+@renderers.dispatch_for(RenderedOps)
+def _render_rendered(autogen_context: AutogenContext, op: RenderedOps) -> list[str]:
+    if autogen_context.imports is not None:
+        autogen_context.imports.update(op.imports)
+    return op.lines
+
+
 class ExecuteSQLOp(ops.MigrateOperation):
     """A statement minorm adds around Alembic's operations, written as `op.execute(sql)`.
 

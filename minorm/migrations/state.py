@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from minorm.exceptions import ConfigurationError
 
@@ -42,7 +42,13 @@ class MigrationState:
     `registry` is resolved lazily so that commands which never run `env.py` (history, heads,
     show, ...) need no app. `renames` maps `(table, old)` to `new`. `confirm_rename` is asked
     about every other drop+add of one type in one table; None keeps drop+add (`--no-input`).
-    `mode` is "autogenerate", "check" or "run".
+    `mode` is "autogenerate", "check" or "run". `database` is the one database a command
+    runs on (`--database`; "main" is the main one), None for every migrated database;
+    `announce` prints each database's name before its output when there are several.
+
+    The environment keeps the rest up to date while it runs: `current` is the database being
+    migrated (None: the main one), `several` whether the project migrates more than one,
+    `directives` the revision being written, `imports` those its bodies need.
     """
 
     registry_factory: Callable[[], Registry] | None = None
@@ -50,6 +56,13 @@ class MigrationState:
     confirm_rename: ConfirmRename | None = None
     mode: str = "run"
     report: Report = field(default_factory=Report)
+    database: str | None = None
+    announce: bool = False
+    current: str | None = None
+    several: bool = False
+    directives: list[Any] | None = None
+    imports: set[str] = field(default_factory=set)
+    unmatched_renames: dict[tuple[str, str], str] | None = None
     _registry: Registry | None = None
 
     def registry(self) -> Registry:

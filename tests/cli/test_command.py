@@ -18,17 +18,17 @@ COMMANDS = {
         "--rev-id", "--empty", "--rename", "--no-input",
     ],
     "revision": ["--message", "--autogenerate", "--head", "--rev-id"],
-    "migrate": ["--sql", "--tag"],
-    "downgrade": ["--sql", "--tag"],
+    "migrate": ["--sql", "--tag", "--database"],
+    "downgrade": ["--sql", "--tag", "--database"],
     "history": ["--rev-range", "--verbose", "--indicate-current"],
-    "current": ["--verbose"],
+    "current": ["--verbose", "--database"],
     "heads": ["--verbose", "--resolve-dependencies"],
     "branches": ["--verbose"],
     "show": [],
     "edit": [],
-    "stamp": ["--sql", "--tag", "--purge"],
+    "stamp": ["--sql", "--tag", "--purge", "--database"],
     "merge": ["--message", "--branch-label", "--rev-id"],
-    "check": [],
+    "check": ["--database"],
 }  # fmt: skip
 
 

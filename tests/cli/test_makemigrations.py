@@ -159,7 +159,7 @@ async def test_python_api_inside_a_running_loop(make_project) -> None:
     await asyncio.sleep(0)
 
 
-def test_models_pinned_to_an_extra_database_are_left_out(make_project, tmp_path) -> None:
+def test_models_pinned_to_an_extra_database_get_a_body_of_their_own(make_project, tmp_path) -> None:
     project: Project = make_project("sqlite", "clirunner")
     other = tmp_path / "other.db"
     project.write_models(
@@ -178,10 +178,21 @@ class Old(minorm.Model):
 """
     )
     project.ok("init")
-    project.ok("makemigrations", "-m", "main only")
+    project.ok("makemigrations", "-m", "both")
     text = _newest(project)
-    assert "op.create_table('people'" in text
-    assert "olds" not in text
+
+    def body(function: str) -> str:
+        start = text.index(f"def {function}() -> None:")
+        return text[start : text.find("\ndef ", start + 1)]
+
+    assert "op.create_table('people'" in body("upgrade_")
+    assert "olds" not in body("upgrade_")
+    assert "op.create_table('olds'" in body("upgrade_archive")
+    assert "people" not in body("upgrade_archive")
+    project.ok("migrate")
+    assert project.tables() == {"alembic_version", "people"}
+    archive = Project(tmp_path, f"sqlite:///{other}", "sqlite", "clirunner")
+    assert archive.tables() == {"alembic_version", "olds"}
 
 
 def test_sql_of_a_sqlite_batch_migration_is_refused_clearly(make_project) -> None:

@@ -287,3 +287,32 @@ def test_migrations_build_the_test_database(pytester: pytest.Pytester, database_
         assert not asyncio.run(DatabaseTestClient.database_exists(test_url))
     finally:
         asyncio.run(DatabaseTestClient.drop_database(url))
+
+
+MIGRATED_EXTRA_TESTS = """
+from app import Member, Record, models
+
+async def test_each_database_comes_from_the_migrations(minorm_db):
+    archive = models.extra["archive"]
+    assert archive.url.database.endswith("/test_archive.db")
+    for database in (minorm_db, archive):
+        versions = await database.fetch_all("SELECT version_num FROM alembic_version")
+        assert len(versions) == 1
+    await Member.query.create(email="a@example.com")
+    await Record.query.create(email="a@example.com")
+    assert await Record.query.count() == 1
+    tables = await archive.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")
+    assert sorted(row[0] for row in tables) == ["alembic_version", "records"]
+"""
+
+
+def test_migrations_build_every_database_with_pinned_models(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(app=EXTRA_APP.format(folder=pytester.path))
+    pytester.makeini(INI.format(extra="minorm_app = app:models\nminorm_migrations = migs"))
+    pytester.makepyfile(test_migrated_extra=MIGRATED_EXTRA_TESTS)
+    namespace = runpy.run_path(str(pytester.path / "app.py"))
+    directory = str(pytester.path / "migs")
+    migrations.init(directory)
+    migrations.makemigrations(namespace["models"], message="both", directory=directory)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)

@@ -1,0 +1,430 @@
+"""Migrations for every database of a registry, from one `migrations/` folder.
+
+The main database and an extra one ("replica") with a model pinned to it: one revision holds
+a body per database, each database gets its own tables and its own version, `--database NAME`
+runs on one of them. Pairs of real databases: two PostgreSQL, PostgreSQL + SQLite, MariaDB +
+SQLite, and two SQLite files (always available).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import minorm
+from minorm import migrations
+from minorm.exceptions import ConfigurationError, MigrationError
+from minorm.testclient import DatabaseTestClient
+from tests.cli.project import Project, database_url
+
+PAIRS = [
+    ("postgresql", "postgresql"),
+    ("postgresql", "sqlite"),
+    ("mysql", "sqlite"),
+    ("sqlite", "sqlite"),
+]
+
+MODELS = """\
+import minorm
+
+models = minorm.Registry({main!r}, extra={{"replica": {replica!r}}})
+
+
+class User(minorm.Model):
+    name: str = minorm.CharField(max_length=100)
+
+    class Meta:
+        registry = models
+
+
+class Event(minorm.Model):
+    kind: str = minorm.CharField(max_length=20)
+{event_fields}
+    class Meta:
+        registry = models
+        database = "replica"
+"""
+
+
+class Pair:
+    """A CLI project whose registry has a main database and a "replica" one."""
+
+    def __init__(self, project: Project, replica: Project) -> None:
+        self.project = project
+        self.replica = replica  # reads the replica database; runs nothing itself
+
+    def write(self, event_fields: str = "") -> None:
+        text = MODELS.format(
+            main=self.project.url, replica=self.replica.url, event_fields=event_fields
+        )
+        (self.project.path / "main.py").write_text(text)
+
+    def ok(self, *args: str) -> str:
+        return self.project.ok(*args)
+
+    def minorm(self, *args: str) -> Any:
+        return self.project.minorm(*args)
+
+    def newest(self) -> Path:
+        return max(self.project.versions(), key=lambda path: path.stat().st_mtime_ns)
+
+
+@pytest.fixture
+def make_pair(
+    make_project: Any, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    extra_urls: list[str] = []
+
+    def make(main: str, extra: str, runner: str = "subprocess") -> Pair:
+        project: Project = make_project(main, runner)
+        folder = tmp_path / f"replica_{len(extra_urls)}"
+        folder.mkdir()
+        url = database_url(extra, folder, tmp_path_factory)
+        extra_urls.append(url)
+        return Pair(project, Project(folder, url, extra, runner))
+
+    yield make
+    for url in extra_urls:
+        asyncio.run(DatabaseTestClient.drop_database(url))
+
+
+def _body(text: str, function: str) -> str:
+    """The source of `def function()` in a revision file, up to the next function."""
+    start = text.index(f"def {function}() -> None:")
+    end = text.find("\ndef ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _column_names(project: Project, table: str) -> list[str]:
+    if project.backend == "sqlite":
+        return [row[1] for row in project.rows(f"PRAGMA table_info({table})")]
+    schema = "'public'" if project.backend == "postgresql" else "DATABASE()"
+    rows = project.rows(
+        "SELECT column_name FROM information_schema.columns "
+        f"WHERE table_name = '{table}' AND table_schema = {schema}"
+    )
+    return sorted(row[0] for row in rows)
+
+
+@pytest.mark.parametrize(("main", "extra"), PAIRS)
+def test_each_database_gets_its_own_tables_and_version(
+    make_pair: Any, main: str, extra: str
+) -> None:
+    pair: Pair = make_pair(main, extra)
+    project, replica = pair.project, pair.replica
+    pair.write()
+    pair.ok("init")
+    out = pair.ok("makemigrations", "-m", "first")
+    [first_file] = project.versions()
+    assert f"Wrote migrations/versions/{first_file.name}" in out
+    first = first_file.name.split("_", 1)[0]
+    text = first_file.read_text()
+    assert "op.create_table('users'" in _body(text, "upgrade_")
+    assert "users" not in _body(text, "upgrade_replica")
+    assert "op.create_table('events'" in _body(text, "upgrade_replica")
+    assert "events" not in _body(text, "upgrade_")
+    assert "op.drop_table('events')" in _body(text, "downgrade_replica")
+
+    pair.ok("migrate")
+    assert project.tables() == {"alembic_version", "users"}
+    assert replica.tables() == {"alembic_version", "events"}
+    assert project.revision() == first
+    assert replica.revision() == first
+    assert "No changes" in pair.ok("check")
+
+    # A change to the pinned model changes the replica's body only.
+    pair.write(event_fields="    note: str | None = minorm.CharField(max_length=30, null=True)\n")
+    pair.ok("makemigrations", "-m", "note")
+    second_file = pair.newest()
+    second = second_file.name.split("_", 1)[0]
+    text = second_file.read_text()
+    assert "# ### commands auto generated by Alembic - please adjust! ###\n    pass" in _body(
+        text, "upgrade_"
+    )
+    replica_body = _body(text, "upgrade_replica")
+    if extra == "sqlite":  # batch mode for the SQLite database only
+        assert "with op.batch_alter_table('events', schema=None) as batch_op:" in replica_body
+        assert "batch_op.add_column(sa.Column('note'" in replica_body
+    else:
+        assert "op.add_column('events', sa.Column('note'" in replica_body
+
+    # --database replica touches the replica only.
+    pair.ok("migrate", "--database", "replica")
+    assert replica.revision() == second
+    assert project.revision() == first
+    assert "note" in _column_names(replica, "events")
+    current = pair.ok("current")
+    assert current.splitlines() == ["main:", f"{first}", "replica:", f"{second} (head)"]
+    pair.ok("migrate")
+    assert project.revision() == second
+    assert "No changes" in pair.ok("check")
+    assert "No changes" in pair.ok("check", "--database", "replica")
+
+    pair.ok("downgrade", "base", "--database", "replica")
+    assert replica.tables() == {"alembic_version"}
+    assert replica.revision() is None
+    assert project.tables() == {"alembic_version", "users"}
+    assert project.revision() == second
+    pair.ok("downgrade", "base")
+    assert project.tables() == {"alembic_version"}
+    assert project.revision() is None
+
+    pair.ok("migrate", "--database", "main")
+    assert project.tables() == {"alembic_version", "users"}
+    assert replica.tables() == {"alembic_version"}  # still at base
+
+
+@pytest.mark.parametrize(("main", "extra"), [("postgresql", "sqlite"), ("sqlite", "postgresql")])
+def test_each_body_is_written_for_its_own_dialect(make_pair: Any, main: str, extra: str) -> None:
+    pair: Pair = make_pair(main, extra, "clirunner")
+    pair.write()
+    pair.ok("init")
+    pair.ok("makemigrations", "-m", "first")
+    pair.ok("migrate")
+    (pair.project.path / "main.py").write_text(
+        (pair.project.path / "main.py")
+        .read_text()
+        .replace("max_length=100)", "max_length=100)\n    age: int | None = None")
+        .replace("max_length=20)", "max_length=20)\n    note: str | None = None")
+    )
+
+    pair.ok("makemigrations", "-m", "both")
+
+    text = pair.newest().read_text()
+    expected = {
+        ("sqlite", "users"): "batch_op.add_column(sa.Column('age'",
+        ("postgresql", "users"): "op.add_column('users', sa.Column('age'",
+        ("sqlite", "events"): "batch_op.add_column(sa.Column('note'",
+        ("postgresql", "events"): "op.add_column('events', sa.Column('note'",
+    }
+    main_body, replica_body = _body(text, "upgrade_"), _body(text, "upgrade_replica")
+    assert expected[(main, "users")] in main_body
+    assert expected[(extra, "events")] in replica_body
+    assert ("batch_op" in main_body) == (main == "sqlite")
+    assert ("batch_op" in replica_body) == (extra == "sqlite")
+    pair.ok("migrate")
+    assert "age" in _column_names(pair.project, "users")
+    assert "note" in _column_names(pair.replica, "events")
+    assert "No changes" in pair.ok("check")
+
+
+@pytest.mark.parametrize(("main", "extra"), [("postgresql", "sqlite"), ("sqlite", "sqlite")])
+def test_sql_prints_each_database_in_its_dialect(make_pair: Any, main: str, extra: str) -> None:
+    pair: Pair = make_pair(main, extra, "clirunner")
+    pair.write()
+    pair.ok("init")
+    pair.ok("makemigrations", "-m", "first")
+
+    out = pair.ok("migrate", "--sql")
+
+    main_part, _, replica_part = out.partition("-- database: replica")
+    assert main_part.lstrip().startswith("-- database: main")
+    assert "CREATE TABLE users" in main_part
+    assert "events" not in main_part
+    assert "CREATE TABLE events" in replica_part
+    assert "users" not in replica_part
+    if main == "postgresql":
+        assert "BIGSERIAL" in main_part or "BIGINT" in main_part
+        assert "AUTOINCREMENT" not in main_part
+    assert pair.project.revision() is None  # nothing ran
+    only = pair.ok("migrate", "--sql", "--database", "replica")
+    assert "CREATE TABLE events" in only
+    assert "users" not in only
+
+
+def test_unknown_or_unmigrated_database_is_one_clear_line(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write()
+    pair.ok("init")
+    pair.ok("makemigrations", "-m", "first")
+    for command in ("migrate", "downgrade", "current", "stamp", "check"):
+        outcome = pair.minorm(command, "--database", "nope")
+        assert outcome.code == 1, command
+        [line] = [line for line in outcome.stderr.splitlines() if line.startswith("Error:")]
+        assert line == (
+            "Error: --database nope: the registry has no database of that name; its "
+            "databases are main, replica."
+        )
+    assert pair.project.revision() is None
+    assert pair.replica.revision() is None
+
+
+def test_revisions_from_before_a_second_database_stay_on_the_main_one(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite")
+    project, replica = pair.project, pair.replica
+    project.write_models(
+        "class User(minorm.Model):\n    name: str = minorm.CharField(max_length=100)\n\n"
+        "    class Meta:\n        registry = models\n"
+    )
+    project.ok("init")
+    project.ok("makemigrations", "-m", "users")
+    [old_file] = project.versions()
+    assert "def upgrade() -> None:" in old_file.read_text()  # one database: the plain format
+    project.ok("migrate")
+
+    pair.write()  # now with a replica and a model pinned to it
+    refused = pair.minorm("makemigrations", "-m", "events")
+    assert refused.code == 1
+    assert "The database replica is not at the latest migration (head)" in refused.stderr
+    pair.ok("migrate")  # brings the new database to head: the old revision changes nothing there
+    assert replica.tables() == {"alembic_version"}
+    assert replica.revision() == old_file.name.split("_", 1)[0]
+    pair.ok("makemigrations", "-m", "events")
+    new_file = pair.newest()
+    text = new_file.read_text()
+    assert "pass" in _body(text, "upgrade_")
+    assert "op.create_table('events'" in _body(text, "upgrade_replica")
+    pair.ok("migrate")
+
+    # The old revision ran on the main database only; the replica just moved past it.
+    assert project.tables() == {"alembic_version", "users"}
+    assert replica.tables() == {"alembic_version", "events"}
+    assert replica.revision() == new_file.name.split("_", 1)[0]
+    pair.ok("downgrade", "base")
+    assert project.tables() == {"alembic_version"}
+    assert replica.tables() == {"alembic_version"}
+
+
+def test_old_template_is_refused_for_several_databases(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write()
+    pair.ok("init")
+    template = pair.project.path / "migrations" / "script.py.mako"
+    text = template.read_text()
+    start = text.index("<%")
+    template.write_text(
+        text[:start] + text[text.index("% else:") + len("% else:\n") :].replace("% endif\n", "")
+    )
+
+    outcome = pair.minorm("makemigrations", "-m", "first")
+
+    assert outcome.code == 1
+    assert "script.py.mako writes revisions for one database" in outcome.stderr
+    assert "minorm init" in outcome.stderr
+    assert pair.project.versions() == []
+
+
+def test_renames_reach_the_database_that_has_the_table(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write(event_fields="    note: str | None = minorm.CharField(max_length=30, null=True)\n")
+    pair.ok("init")
+    pair.ok("makemigrations", "-m", "first")
+    pair.ok("migrate")
+    pair.write(event_fields="    memo: str | None = minorm.CharField(max_length=30, null=True)\n")
+
+    bad = pair.minorm("makemigrations", "--rename", "users.note:memo", "--no-input")
+    assert bad.code == 1
+    assert "--rename users.note:memo: the models do not drop column 'note'" in bad.stderr
+    assert "replica: drop column events.note" in bad.stderr
+
+    out = pair.ok("makemigrations", "-m", "memo", "--rename", "events.note:memo")
+    assert "events.note -> events.memo" in out
+    text = pair.newest().read_text()
+    assert "new_column_name='memo'" in _body(text, "upgrade_replica")
+    pair.ok("migrate")
+    assert "memo" in _column_names(pair.replica, "events")
+
+
+def test_empty_revision_has_a_body_per_database(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write()
+    pair.ok("init")
+    pair.ok("makemigrations", "--empty", "-m", "by hand")
+    [path] = pair.project.versions()
+    text = path.read_text()
+    for function in ("upgrade_", "downgrade_", "upgrade_replica", "downgrade_replica"):
+        assert "pass" in _body(text, function)
+    pair.ok("migrate")
+    assert pair.replica.revision() == path.name.split("_", 1)[0]
+
+
+def test_python_api_takes_database(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write()
+    pair.ok("init")
+    registry = pair.project.models().models
+    directory = pair.project.path / "migrations"
+    result = migrations.makemigrations(registry, directory=directory, message="first")
+    assert result.revision is not None
+    migrations.migrate(registry, directory=directory, database="replica")
+    assert pair.replica.tables() == {"alembic_version", "events"}
+    assert "users" not in pair.project.tables()
+    with pytest.raises(MigrationError, match="The database main is not at the latest migration"):
+        migrations.check(registry, directory=directory)
+    assert migrations.check(registry, directory=directory, database="replica") == []
+    migrations.migrate(registry, directory=directory)
+    assert migrations.check(registry, directory=directory) == []
+
+
+def test_extra_database_without_pinned_models_is_not_migrated(make_project: Any) -> None:
+    project: Project = make_project("sqlite", "clirunner")
+    replica_url = f"sqlite:///{project.path / 'replica.db'}"
+    (project.path / "main.py").write_text(
+        "import minorm\n\n"
+        f"models = minorm.Registry({project.url!r}, extra={{'replica': {replica_url!r}}})\n\n\n"
+        "class User(minorm.Model):\n    name: str = minorm.CharField(max_length=100)\n\n"
+        "    class Meta:\n        registry = models\n"
+    )
+    project.ok("init")
+    project.ok("makemigrations", "-m", "users")
+    [path] = project.versions()
+    assert "def upgrade() -> None:" in path.read_text()  # one migrated database
+    project.ok("migrate")
+    assert project.tables() == {"alembic_version", "users"}
+    assert not os.path.exists(project.path / "replica.db")
+
+    outcome = project.minorm("migrate", "--database", "replica")
+    assert outcome.code == 1
+    assert (
+        "--database replica: no model is pinned to it (Meta.database = 'replica'), so it has "
+        "no migrations; the migrated databases are main." in outcome.stderr
+    )
+
+
+def test_two_migrated_databases_on_one_url_are_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    models = minorm.Registry(url, extra={"replica": url})
+
+    class Event(minorm.Model):
+        kind: str = minorm.CharField(max_length=20)
+
+        class Meta:
+            registry = models
+            database = "replica"
+
+    migrations.init(tmp_path / "migrations")
+    with pytest.raises(ConfigurationError, match="Databases 'main' and 'replica' have one URL"):
+        migrations.migrate(models, directory=tmp_path / "migrations")
+
+
+@pytest.mark.parametrize("name", ["read-replica", "main", "", "2nd", "a b"])
+def test_extra_database_names_must_be_identifiers(name: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        minorm.Registry("sqlite://", extra={name: "sqlite://"})
+    assert f"{name!r} cannot name an extra database" in str(caught.value)
+    assert "'main', which names the main database" in str(caught.value)
+
+
+def test_stamp_one_database_then_migrate_the_rest(make_pair: Any) -> None:
+    pair: Pair = make_pair("sqlite", "sqlite", "clirunner")
+    pair.write()
+    pair.ok("init")
+    pair.ok("makemigrations", "-m", "first")
+    [path] = pair.project.versions()
+    head = path.name.split("_", 1)[0]
+
+    pair.ok("stamp", "head", "--database", "replica")  # say its tables exist already
+    assert pair.replica.revision() == head
+    assert pair.project.revision() is None
+    pair.ok("migrate")
+
+    assert pair.project.tables() == {"alembic_version", "users"}
+    assert pair.replica.tables() == {"alembic_version"}  # stamped: nothing ran there
+    outcome = pair.minorm("check", "--database", "replica")
+    assert outcome.code == 1
+    assert "replica: create table events" in outcome.stdout
