@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.environment import EnvironmentContext
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from minorm.exceptions import ConfigurationError, MigrationError
 from minorm.migrations import databases
@@ -190,6 +190,8 @@ async def _run_online(
         state.current = name
         sa_url, connect_args = async_engine_url(registry.get_database(name).url)
         engine = create_async_engine(sa_url, poolclass=sa.pool.NullPool, connect_args=connect_args)
+        if sa_url.get_backend_name() == "sqlite":
+            _transactional_ddl(engine)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(
@@ -208,6 +210,21 @@ def _run_on_connection(
     context.configure(connection=connection, **options)
     with context.begin_transaction():
         context.run_migrations(**engine)
+
+
+def _transactional_ddl(engine: AsyncEngine) -> None:
+    """Make SQLite's DDL transactional, as SQLite itself is: Python's sqlite3 module (under
+    aiosqlite) begins a transaction only before INSERT/UPDATE/DELETE, so a CREATE or ALTER
+    would commit as it runs and a failed migration would leave half its changes. With the
+    module's own handling off, each transaction Alembic opens starts with an explicit BEGIN."""
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
 
 
 def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:

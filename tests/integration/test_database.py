@@ -372,6 +372,26 @@ async def test_killed_connection_is_replaced(database_url: str) -> None:
         assert db.checked_out == 0
 
 
+@pytest.mark.backends("mysql")
+async def test_killed_connection_is_replaced_on_mariadb(database_url: str) -> None:
+    async with (
+        Database(database_url, min_size=2, max_size=2) as db,
+        Database(database_url) as admin,
+    ):
+        ids = await asyncio.gather(*(db.fetch_val("SELECT CONNECTION_ID()") for _ in range(2)))
+        for connection_id in set(ids):
+            await admin.execute(f"KILL {int(connection_id)}")
+        assert await db.fetch_val("SELECT 41 + 1") == 42
+        tx = await db.transaction()
+        await admin.execute(f"KILL {int(await db.fetch_val('SELECT CONNECTION_ID()'))}")
+        with pytest.raises(OperationalError):
+            await db.execute("SELECT 1")
+        with pytest.raises(OperationalError):
+            await tx.commit()
+        assert await db.fetch_val("SELECT 1") == 1
+        assert db.checked_out == 0
+
+
 HOSTILE = [
     "'; DROP TABLE core_notes; --",
     "quote \" and ' and `backtick`",
