@@ -4,8 +4,6 @@ the previous schema) in place."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.cli.project import Project
 
 USERS = """
