@@ -24,7 +24,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy minorm
-	$(BIN)/mypy docs/examples examples
+	$(BIN)/mypy docs/examples examples benchmarks
 
 layers: $(STAMP)
 	$(BIN)/lint-imports

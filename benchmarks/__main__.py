@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import pathlib
 from typing import Any
 
-from benchmarks import bench_hydration, bench_queryset, bench_relations, core
+from benchmarks import bench_hydration, bench_queryset, bench_relations, chart, core
 
 URLS = {
     "sqlite": None,
@@ -60,7 +61,8 @@ async def queryset_rows(backends: list[str], count: int) -> list[dict[str, Any]]
     return rows
 
 
-async def main(backends: list[str], count: int, rounds: int) -> None:
+async def main(backends: list[str], count: int, rounds: int) -> list[dict[str, Any]]:
+    """Run and print everything; return the rows of the first table (for the chart)."""
     import tempfile
 
     rows: list[dict[str, Any]] = []
@@ -83,6 +85,7 @@ async def main(backends: list[str], count: int, rounds: int) -> None:
             f"{row['workload']}: {row['models_per_s']:,.0f} models/s, "
             f"{row['tuples_per_s']:,.0f} tuples/s (target: >= 400,000 models/s)"
         )
+    return rows
 
 
 if __name__ == "__main__":
@@ -90,5 +93,9 @@ if __name__ == "__main__":
     parser.add_argument("--backends", default="sqlite,postgresql,mysql")
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--svg", help="also write the time-ratio chart (SVG) to this file")
     args = parser.parse_args()
-    asyncio.run(main(args.backends.split(","), args.count, args.rounds))
+    measured = asyncio.run(main(args.backends.split(","), args.count, args.rounds))
+    if args.svg:
+        pathlib.Path(args.svg).write_text(chart.svg(measured), encoding="utf-8")
+        print(f"chart written to {args.svg}")

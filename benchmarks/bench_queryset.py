@@ -9,7 +9,7 @@ microseconds per operation, best of `rounds` rounds, the two sides alternated th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import minorm
@@ -46,7 +46,7 @@ def declare(database: minorm.Database) -> tuple[minorm.Registry, Any, Any]:
     return models, Item, RawItem
 
 
-async def raw_bulk(raw: Raw, rows: list[tuple[str, int, str | None]]) -> None:
+async def raw_bulk(raw: Raw, rows: Sequence[tuple[str, int, str | None]]) -> None:
     """The driver's own way to insert many rows: executemany (in one transaction on SQLite,
     as a careful user would write it)."""
     sql = raw.sql(f"INSERT INTO {RAW_TABLE} (name, price, note) VALUES (?, ?, ?)")
@@ -71,9 +71,9 @@ async def run(
     async with database, Raw(backend, url) as raw:
         await registry.drop_all()
         await registry.create_all()
-        seed = [{"name": f"item {i}", "price": i, "note": "x" * 20} for i in range(ROWS)]
-        await item.query.bulk_create(seed)
-        await raw_bulk(raw, [(r["name"], r["price"], r["note"]) for r in seed])
+        seed = [(f"item {i}", i, "x" * 20) for i in range(ROWS)]
+        await item.query.bulk_create([{"name": n, "price": p, "note": t} for n, p, t in seed])
+        await raw_bulk(raw, seed)
         saved = await item.query.get(pk=1)
         columns = "id, name, price, note"
 

@@ -88,7 +88,9 @@ class Raw:
         elif self.backend == "sqlite":
             import aiosqlite
 
-            self.handle = await aiosqlite.connect(parsed.database, isolation_level=None)
+            self.handle = await aiosqlite.connect(
+                parsed.database or ":memory:", isolation_level=None
+            )
         else:
             import asyncmy
 
@@ -167,7 +169,10 @@ async def run(
         hundred = (
             "SELECT id, name, price, note FROM bench_items WHERE id > :low ORDER BY id LIMIT 100"
         )
-        core_by_pk = lambda i: sa.select(items).where(items.c.id == i % ROWS + 1)  # noqa: E731
+
+        def core_by_pk(i: int) -> sa.Select[Any]:
+            return sa.select(items).where(items.c.id == i % ROWS + 1)
+
         workloads: list[tuple[str, Op, Op]] = [
             (
                 "fetch one row by pk",
