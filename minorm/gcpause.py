@@ -10,27 +10,37 @@ turns the collector off for such a batch and restores its previous state afterwa
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 _YOUNG = gc.get_threshold()[0]  # allocations between two young-generation collections
 
 
-@contextmanager
-def paused(count: int) -> Iterator[None]:
+class paused:  # used like a function: `with paused(len(rows)):`
     """Run the block with the collector off; `count` is the number of objects it builds.
 
-    After a batch larger than one young generation, the collection the new objects would
-    have set off runs here, so its cost stays with the batch instead of falling on the next
-    allocation of whatever code runs after it.
+    A batch smaller than one young generation runs as it is (it sets off one collection at
+    most). After a larger one, the collection the new objects would have set off runs on the
+    way out, so its cost stays with the batch instead of falling on the next allocation of
+    whatever code runs after it. A collector the caller turned off stays off.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        if count > _YOUNG:
+
+    __slots__ = ("_count", "_resume")
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._resume = False
+
+    def __enter__(self) -> None:
+        if self._count > _YOUNG and gc.isenabled():
+            gc.disable()
+            self._resume = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._resume:
+            gc.enable()
             gc.collect(0)

@@ -11,13 +11,21 @@ from minorm.gcpause import paused
 
 def test_the_collector_is_off_inside_and_back_on_after() -> None:
     assert gc.isenabled()
-    with paused(10):
+    with paused(10_000):
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
+def test_a_small_batch_runs_as_it_is() -> None:
+    before = gc.get_stats()[0]["collections"]
+    with paused(10):
+        assert gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_stats()[0]["collections"] - before <= 1  # no collection of its own
+
+
 def test_an_error_inside_restores_the_collector() -> None:
-    with pytest.raises(ZeroDivisionError), paused(10):
+    with pytest.raises(ZeroDivisionError), paused(10_000):
         _ = 1 / 0
     assert gc.isenabled()
 
