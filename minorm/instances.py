@@ -19,6 +19,7 @@ before anything adds to it (an assignment, `model_copy(update=...)`, `model_fiel
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -69,16 +70,25 @@ def own_fields_set(instance: Any) -> set[str]:
     return cast("set[str]", fields_set)
 
 
-def loaded_state(
-    cls: type[Any],
-) -> tuple[dict[str, Any] | None, Callable[[dict[str, Any]], dict[str, Any]]]:
-    """How a loader fills `__pydantic_private__` for rows of `cls`.
+State = tuple[dict[str, Any] | None, Callable[[dict[str, Any]], dict[str, Any]]]
+_STATES: weakref.WeakKeyDictionary[type[Any], State] = weakref.WeakKeyDictionary()
+
+
+def loaded_state(cls: type[Any]) -> State:
+    """How a loader fills `__pydantic_private__` for rows of `cls` (worked out once per class).
 
     Returns `(LOADED, ...)` when `cls` declares no private attributes (the loader shares it),
     else `(None, make)` where `make(data)`, given the new instance's field values, builds a
     fresh dict holding `PERSISTED` and the private attributes' defaults (their default
     factories called), as pydantic's `__init__` would.
     """
+    found = _STATES.get(cls)
+    if found is None:
+        found = _STATES[cls] = _loaded_state(cls)
+    return found
+
+
+def _loaded_state(cls: type[Any]) -> State:
     declared = getattr(cls, "__private_attributes__", None) or {}
     attributes = {name: value for name, value in declared.items() if name not in _OWN}
     if not attributes:
