@@ -10,7 +10,9 @@ and told their generated keys by `_mark_inserted_many`. Each group goes to the d
 - otherwise multi-row `INSERT ... VALUES (...), (...)`, as many rows per statement as the
   driver's parameter limit allows.
 
-Several statements run in one transaction: a bulk_create inserts all its rows or none.
+Where the database cannot return generated keys (MySQL, MariaDB before 10.5), each row is an
+INSERT of its own. Several statements run in one transaction: a bulk_create inserts all its
+rows or none.
 """
 
 from __future__ import annotations
@@ -67,9 +69,13 @@ async def bulk_create(
         for size in [_batch_size(qs, database, keys)]
         for start in range(0, len(items), size)
     ]
-    if len(batches) == 1:
+    statements = sum(
+        len(batch) if _per_row(qs, database, keys, ignore_conflicts) else 1
+        for keys, batch in batches
+    )
+    if statements == 1:
         await _insert_batch(qs, database, *batches[0], ignore_conflicts)
-    elif batches:
+    elif statements:
         async with database.transaction():  # all the rows or none
             for keys, batch in batches:
                 await _insert_batch(qs, database, keys, batch, ignore_conflicts)
@@ -101,6 +107,16 @@ def _batch_size(qs: QuerySet[Any], database: Database, keys: tuple[str, ...]) ->
     return max(1, min(INSERT_BATCH, database.capabilities.max_parameters // max(1, len(keys))))
 
 
+def _per_row(
+    qs: QuerySet[Any], database: Database, keys: tuple[str, ...], ignore_conflicts: bool
+) -> bool:
+    """Whether rows setting `keys` go in one INSERT each: the database generates part of the
+    key and cannot return it (no RETURNING), or the rows set no column at all."""
+    generated = any(column.key not in keys for column in qs.table.primary_key.columns)
+    returning = database.capabilities.returning and not ignore_conflicts
+    return (generated and not returning and not ignore_conflicts) or not keys
+
+
 async def _insert_batch(
     qs: QuerySet[Any],
     database: Database,
@@ -113,7 +129,7 @@ async def _insert_batch(
     pk = list(table.primary_key.columns)
     generated = [column for column in pk if column.key not in keys]
     returning = bool(generated) and database.capabilities.returning and not ignore_conflicts
-    if (generated and not returning and not ignore_conflicts) or not keys:
+    if _per_row(qs, database, keys, ignore_conflicts):
         for instance, values in items:  # no RETURNING: one INSERT per row tells each key
             row = dict(zip(keys, values, strict=True))
             key = await database.execute(table.insert().values(row))

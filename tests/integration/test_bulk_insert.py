@@ -10,7 +10,7 @@ import enum
 import ipaddress
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pydantic
@@ -238,3 +238,23 @@ async def test_loaded_instances_do_not_share_their_fields_set(models: Models) ->
     assert restored == c.model_copy(update={"data": "x"})
     assert c.data is None
     assert (await other.query.only("code").get(code="c")).model_fields_set == {"id", "code"}
+
+
+@pytest.mark.backends("sqlite", "mysql")
+async def test_without_returning_each_row_is_an_insert_and_all_or_none(
+    models: Models, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on MySQL or MariaDB before 10.5: the server cannot return generated keys, so each
+    # row is an INSERT of its own and its key comes from the driver's lastrowid.
+    backend = database._backend
+    monkeypatch.setattr(backend, "capabilities", replace(backend.capabilities, returning=False))
+    other = models.other
+    with database.record_statements() as log:
+        made = await other.query.bulk_create([{"code": "a"}, {"code": "b"}, {"code": "c"}])
+    assert len(log.statements) == 3
+    assert sorted(dict(await other.query.values_list(["code", "id"])).items()) == [
+        (o.code, o.id) for o in made
+    ]
+    with pytest.raises(minorm.IntegrityError):
+        await other.query.bulk_create([{"code": "d"}, {"code": "a"}])
+    assert await other.query.count() == 3  # "d" went back with the failed row
