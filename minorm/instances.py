@@ -11,17 +11,13 @@ private attributes of its own all start out sharing one dict, `LOADED`. Nothing 
 it: `writable()` gives an instance a dict of its own first (`Model.__setattr__` does so
 before pydantic sets a private attribute). Models declaring private attributes of their own
 get a dict per loaded instance, holding those attributes' defaults.
-
-The same goes for `__pydantic_fields_set__`: the instances one loader builds share one
-frozenset of the loaded names, and `own_fields_set()` swaps in a set of the instance's own
-before anything adds to it (an assignment, `model_copy(update=...)`, `model_fields_set`).
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from pydantic_core import PydanticUndefined
 
@@ -58,16 +54,6 @@ def mark_persisted(instance: Any) -> None:
         object.__setattr__(instance, "__pydantic_private__", LOADED)
     elif private is not LOADED:
         private[PERSISTED] = True
-
-
-def own_fields_set(instance: Any) -> set[str]:
-    """The instance's `__pydantic_fields_set__` as a set of its own: loaded instances start out
-    sharing their loader's frozenset, and anything that may change it un-shares it first."""
-    fields_set = instance.__pydantic_fields_set__
-    if type(fields_set) is frozenset:
-        fields_set = set(fields_set)
-        object.__setattr__(instance, "__pydantic_fields_set__", fields_set)
-    return cast("set[str]", fields_set)
 
 
 State = tuple[dict[str, Any] | None, Callable[[dict[str, Any]], dict[str, Any]]]

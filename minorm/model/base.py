@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.main import IncEx
 
 from minorm.exceptions import FieldNotLoaded
-from minorm.instances import PREFETCHED, own_fields_set, read, writable
+from minorm.instances import PREFETCHED, read, writable
 from minorm.model import persistence
 from minorm.model.declaration import prepare_namespace
 from minorm.model.errors import validation_error
@@ -126,8 +126,6 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__private_attributes__:  # pydantic writes to __pydantic_private__
             writable(self)
-        else:  # pydantic adds `name` to the fields set
-            own_fields_set(self)
         try:
             super().__setattr__(name, value)
         except pydantic.ValidationError as exc:
@@ -170,17 +168,6 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         """Send this instance's later saves, deletes and loads to the registry's database
         `name` (what a queryset's `using(name)` does for the instances it returns)."""
         persistence.use_database(self, name)
-
-    @property
-    def model_fields_set(self) -> set[str]:
-        """Pydantic's set of the fields given explicitly (or loaded, for a read instance)."""
-        return own_fields_set(self)
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Pydantic's `model_copy`; the copy has a fields set of its own to add `update` to."""
-        if update:
-            own_fields_set(self)
-        return super().model_copy(update=update, deep=deep)
 
     # -- dumping ---------------------------------------------------------------------------
 

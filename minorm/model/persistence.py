@@ -22,7 +22,6 @@ from minorm.instances import (
     USING,
     loaded_state,
     mark_persisted,
-    own_fields_set,
     read,
     writable,
 )
@@ -83,7 +82,6 @@ def make_loader(
         "set_extra": slots["__pydantic_extra__"].__set__,
         "set_private": slots["__pydantic_private__"].__set__,
     }
-    scope["loaded_names"] = frozenset(names)  # shared; see minorm.instances.own_fields_set
     shared, make_private = loaded_state(cls)
     scope["private"] = shared
     scope["make_private"] = make_private
@@ -101,7 +99,9 @@ def make_loader(
     body += [
         "instance = new(cls)",
         f"set_dict(instance, {{{entries}}})",
-        "set_fields_set(instance, loaded_names)",
+        # A set of its own per instance: pydantic-core adds to it, and its serializer
+        # (exclude_unset) takes nothing but a set.
+        f"set_fields_set(instance, {{{', '.join(map(repr, names))}}})",
         "set_extra(instance, None)",
         "set_private(instance, private)"
         if shared is not None
@@ -499,5 +499,5 @@ async def load(instance: Model) -> None:
     assert loader is not None  # built with the table
     fresh = loader(row)
     instance.__dict__.update(fresh.__dict__)
-    own_fields_set(instance).update(fresh.__dict__)
+    instance.__pydantic_fields_set__.update(fresh.__dict__)
     mark_persisted(instance)

@@ -8,6 +8,7 @@ import datetime
 import decimal
 import enum
 import ipaddress
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -258,3 +259,30 @@ async def test_without_returning_each_row_is_an_insert_and_all_or_none(
     with pytest.raises(minorm.IntegrityError):
         await other.query.bulk_create([{"code": "d"}, {"code": "a"}])
     assert await other.query.count() == 3  # "d" went back with the failed row
+
+
+async def test_loaded_instances_serialize_like_built_ones(models: Models) -> None:
+    other = models.other
+    await other.query.bulk_create([{"code": "a", "data": {"k": [1]}}])
+    loaded = await other.query.get(code="a")
+    partial = await other.query.only("code").get(code="a")
+    assert loaded.model_dump(exclude_unset=True) == {
+        "id": loaded.id,
+        "code": "a",
+        "data": {"k": [1]},
+        "mood": Mood.HAPPY,
+    }
+    assert partial.model_dump(exclude_unset=True) == {"id": loaded.id, "code": "a"}
+    assert json.loads(loaded.model_dump_json(exclude_defaults=True)) == {
+        "id": loaded.id,
+        "code": "a",
+        "data": {"k": [1]},
+    }
+    # What FastAPI does with response_model_exclude_unset: the serializer, not model_dump.
+    adapter = pydantic.TypeAdapter(list[other])
+    dumped = adapter.dump_python([loaded, partial], exclude_unset=True, mode="json")
+    assert dumped == [
+        {"id": loaded.id, "code": "a", "data": {"k": [1]}, "mood": "happy"},
+        {"id": loaded.id, "code": "a"},
+    ]
+    assert other.model_validate(loaded.model_dump()).model_dump() == loaded.model_dump()
