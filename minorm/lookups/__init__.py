@@ -277,19 +277,38 @@ def _checked_value(table: sa.Table, column: sa.Column[Any], op: str, key: str, v
     if op in _COMPARED:
         return _checked(table, column, key, value)
     if op in _LISTED and isinstance(value, Iterable) and not isinstance(value, str | bytes):
-        return [_checked(table, column, key, item) for item in value]
+        python_type = _checked_type(column)  # once for the whole list
+        return [
+            item
+            if python_type is None or not isinstance(item, _PLAIN) or isinstance(item, python_type)
+            else _converted(table, column, key, item, python_type)
+            for item in value
+        ]
     return value
 
 
 def _checked(table: sa.Table, column: sa.Column[Any], key: str, value: Any) -> Any:
     if not isinstance(value, _PLAIN):
         return value  # None, SQL expressions, model instances, ...: the caller's business
+    python_type = _checked_type(column)
+    if python_type is None or isinstance(value, python_type):
+        return value
+    return _converted(table, column, key, value, python_type)
+
+
+def _checked_type(column: sa.Column[Any]) -> type[Any] | None:
+    """The Python type values for `column` are checked against; None: not checked."""
     type_ = column.type
     if isinstance(type_, TypeDecorator):
         type_ = type_.impl_instance  # a decorator's own python_type is `object`
     python_type = value_type(type_)
-    if python_type not in _CHECKED_TYPES or isinstance(value, python_type):
-        return value
+    return python_type if python_type in _CHECKED_TYPES else None
+
+
+def _converted(
+    table: sa.Table, column: sa.Column[Any], key: str, value: Any, python_type: type[Any]
+) -> Any:
+    """A plain `value` of the wrong type converted as pydantic converts model input."""
     adapter = _ADAPTERS.get(python_type)
     if adapter is None:
         adapter = _ADAPTERS[python_type] = pydantic.TypeAdapter(python_type)

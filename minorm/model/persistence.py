@@ -147,8 +147,10 @@ def make_partial(cls: type[Model], data: dict[str, Any]) -> Model:
     _SET_DICT(instance, data)
     _SET_FIELDS_SET(instance, set(data))
     _SET_EXTRA(instance, None)
-    shared, make_private = loaded_state(cls)
-    _SET_PRIVATE(instance, shared if shared is not None else make_private(data))
+    if cls.__private_attributes__:  # the model's own private attributes: their defaults
+        _SET_PRIVATE(instance, loaded_state(cls)[1](data))
+    else:
+        _SET_PRIVATE(instance, LOADED)
     return instance
 
 
