@@ -97,12 +97,7 @@ class CompiledQuery:
         """This single-row INSERT as one statement inserting every row of `rows` (see
         `many_rows`), with its driver arguments: each row holds the values of `columns`, the
         statement's parameter names, in that order. Bind processors apply as in `bind()`."""
-        names = self.names
-        if sorted(columns) != sorted(names):
-            raise ProgrammingError(
-                f"The rows hold values for {_params(tuple(columns))}, but the statement takes "
-                f"{_params(names)}."
-            )
+        names = self._check_columns(columns)
         order = [list(columns).index(name) for name in names]
         args: list[Any] = []
         extend = args.extend
@@ -125,16 +120,21 @@ class CompiledQuery:
         """This query, whose parameters take one array per column (`INSERT ... SELECT
         unnest(:name)`), with its driver arguments for `rows`: each row holds the values of
         `columns`, the statement's parameter names, in that order."""
+        self._check_columns(columns)
+        arrays: dict[str, list[Any]] = {name: [] for name in columns}
+        if rows:
+            arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
+        return BoundQuery(self, self.bind(arrays))
+
+    def _check_columns(self, columns: Sequence[str]) -> tuple[str, ...]:
+        """The statement's parameter names; ProgrammingError unless `columns` are them."""
         names = self.names
         if sorted(columns) != sorted(names):
             raise ProgrammingError(
                 f"The rows hold values for {_params(tuple(columns))}, but the statement takes "
                 f"{_params(names)}."
             )
-        arrays: dict[str, list[Any]] = {name: [] for name in columns}
-        if rows:
-            arrays = dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True))
-        return BoundQuery(self, self.bind(arrays))
+        return names
 
     def many_rows(self, count: int) -> CompiledQuery:
         """This single-row `INSERT ... VALUES (...)` as one statement inserting `count` rows.
