@@ -19,7 +19,7 @@ from pydantic.main import IncEx
 
 from minorm.exceptions import FieldNotLoaded
 from minorm.instances import PREFETCHED, read, writable
-from minorm.model import persistence
+from minorm.model import loading, persistence
 from minorm.model.declaration import prepare_namespace
 from minorm.model.errors import validation_error
 from minorm.model.linking import link
@@ -100,7 +100,7 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         cls.meta = build_meta(cls)
         if not cls.meta.abstract:
             link(cls)
-            attach(cls, persistence.make_loader)
+            attach(cls, loading.make_loader)
 
     def __init__(self, /, **data: Any) -> None:
         try:

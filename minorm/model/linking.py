@@ -19,7 +19,7 @@ from minorm.fields.related import (
     OneToOneRelation,
     RelationField,
 )
-from minorm.model import persistence
+from minorm.model import loading
 from minorm.relations import RelatedDescriptor, Relation
 
 
@@ -38,7 +38,7 @@ def link(cls: type[Any]) -> None:
                 "relations connect models of one registry (declare both in the same one)."
             )
         if isinstance(field, ForeignKeyRelation):
-            field.partial = persistence.make_partial
+            field.partial = loading.make_partial
             connect = functools.partial(_link_foreign_key, cls, name, field)
         elif isinstance(field, ManyToManyRelation):
             connect = functools.partial(_link_many_to_many, cls, name, field)

@@ -20,7 +20,7 @@ from minorm.fields import Field, field_from_annotation
 from minorm.lookups import PATHS
 from minorm.model.declaration import DECLARED, META_OPTIONS
 from minorm.registry import Registry
-from minorm.relations import ModelPaths, Relation
+from minorm.relations import LoaderFactory, ModelPaths, Relation
 from minorm.signals import Broadcaster
 from minorm.tables import Index, TableSpec, UniqueTogether, build_table
 
@@ -218,7 +218,7 @@ def _missing_references(meta: MetaInfo) -> list[str]:
     return sorted({ref for f in meta.fields.values() for ref in f.references() if ref not in known})
 
 
-def attach(cls: type[Any], make_loader: Callable[..., Callable[..., Any]]) -> None:
+def attach(cls: type[Any], make_loader: LoaderFactory) -> None:
     """Register the concrete model `cls` and build its table once its references resolve."""
     meta: MetaInfo = cls.meta
     registry = meta.registry
@@ -230,7 +230,7 @@ def attach(cls: type[Any], make_loader: Callable[..., Callable[..., Any]]) -> No
             table = build_table(meta.table_spec(), registry.metadata)
             table.info[PATHS] = ModelPaths(cls, make_loader)
             meta.table = table
-            meta.loader = make_loader(cls)
+            meta.loader = table.info[PATHS].loader()
 
     build()
     for reference in _missing_references(meta):

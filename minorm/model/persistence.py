@@ -1,14 +1,14 @@
 """Instance persistence with SQLAlchemy Core statements through the registry's database.
 
 These functions are what `Model.save/update/delete/load` call; a queryset layer can replace
-their internals without changing the model's API. Rows read back are trusted: `make_loader`
-builds instances without running validation.
+their internals without changing the model's API. Rows read back become instances through
+`minorm.model.loading`, without validation.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pydantic
@@ -20,138 +20,18 @@ from minorm.instances import (
     LOADED,
     PERSISTED,
     USING,
-    loaded_state,
     mark_persisted,
     read,
     writable,
 )
 from minorm.model.errors import validation_error
 
+# The slot descriptor itself: the cheapest way to mark a new row's instance saved.
+_SET_PRIVATE = pydantic.BaseModel.__dict__["__pydantic_private__"].__set__
+
 if TYPE_CHECKING:
     from minorm.database import Database
     from minorm.model.base import Model
-
-
-class Loader:
-    """Builds `cls` instances from rows of `cls.table`: `loader(row)` for one, `loader.many(rows)`
-    for a list of them (the queryset's path, with no call per row)."""
-
-    __slots__ = ("many", "one")
-
-    def __init__(
-        self,
-        one: Callable[[Sequence[Any]], Model],
-        many: Callable[[Iterable[Sequence[Any]]], list[Model]],
-    ) -> None:
-        self.one = one
-        self.many = many
-
-    def __call__(self, values: Sequence[Any]) -> Model:
-        return self.one(values)
-
-
-def make_loader(
-    cls: type[Model], names: Sequence[str] | None = None, joined: Collection[str] = ()
-) -> Loader:
-    """The loader building `cls` instances from the values of rows of `cls.table`.
-
-    Nothing is validated: the values are taken as the database (after the column types'
-    result processing) returns them, in table column order (or in the order of `names`, which
-    gives a partial instance holding only those fields). A foreign key value becomes a partial
-    instance of its target holding the primary key, except the `joined` ones, which the caller
-    replaces by full instances.
-    """
-    table = cls.meta.require_table()
-    all_names = tuple(column.key for column in table.columns)
-    names = all_names if names is None else tuple(names)
-    complete = set(all_names) <= set(names)
-    virtual = [(name, info) for name, info in cls.model_fields.items() if name not in all_names]
-    fields = cls.meta.fields
-    converters = tuple(
-        (name, fields[name].to_partial)  # type: ignore[attr-defined]  # a ForeignKeyRelation
-        for name in names
-        if getattr(fields.get(name), "to_partial", None) is not None and name not in joined
-    )
-    # The slot descriptors of BaseModel, called directly: the cheapest way to fill an instance.
-    slots = pydantic.BaseModel.__dict__
-    scope: dict[str, Any] = {
-        "cls": cls,
-        "new": object.__new__,
-        "set_dict": slots["__dict__"].__set__,
-        "set_fields_set": slots["__pydantic_fields_set__"].__set__,
-        "set_extra": slots["__pydantic_extra__"].__set__,
-        "set_private": slots["__pydantic_private__"].__set__,
-    }
-    shared, make_private = loaded_state(cls)
-    scope["private"] = shared
-    scope["make_private"] = make_private
-    scope.update({f"convert_{i}": convert for i, (_, convert) in enumerate(converters)})
-    # Loaders run once per row read, so they are generated for these exact names: a dict and
-    # a set display build faster than dict(zip(...)) and a copy (about three times here), and
-    # `load_many` saves a call per row on the queryset's path.
-    variables = [f"v{i}" for i in range(len(names))]
-    position = {name: i for i, name in enumerate(names)}
-    entries = ", ".join(f"{name!r}: {var}" for name, var in zip(names, variables, strict=True))
-    body = [f"{', '.join(variables)}, = values"]
-    for i, (name, _) in enumerate(converters):
-        var = f"v{position[name]}"
-        body += [f"if {var} is not None:", f"    {var} = convert_{i}({var})"]
-    body += [
-        "instance = new(cls)",
-        f"set_dict(instance, {{{entries}}})",
-        # A set of its own per instance: pydantic-core adds to it, and its serializer
-        # (exclude_unset) takes nothing but a set.
-        f"set_fields_set(instance, {{{', '.join(map(repr, names))}}})",
-        "set_extra(instance, None)",
-        "set_private(instance, private)"
-        if shared is not None
-        else "set_private(instance, make_private(instance.__dict__))",
-    ]
-    if virtual and complete:  # model fields without a column: their defaults, fresh per row
-        body.append("instance.__dict__.update(defaults())")
-        scope["defaults"] = lambda: {
-            name: info.get_default(call_default_factory=True) for name, info in virtual
-        }
-    source = "\n".join(
-        [
-            "def load(values):",
-            *(f"    {line}" for line in body),
-            "    return instance",
-            "def load_many(rows):",
-            "    out = []",
-            "    append = out.append",
-            "    for values in rows:",
-            *(f"        {line}" for line in body),
-            "        append(instance)",
-            "    return out",
-            "",
-        ]
-    )
-    exec(source, scope)  # the source is built above from field names only
-    return Loader(scope["load"], scope["load_many"])
-
-
-_SLOTS = pydantic.BaseModel.__dict__
-_SET_DICT = _SLOTS["__dict__"].__set__
-_SET_FIELDS_SET = _SLOTS["__pydantic_fields_set__"].__set__
-_SET_EXTRA = _SLOTS["__pydantic_extra__"].__set__
-_SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
-
-
-def make_partial(cls: type[Model], data: dict[str, Any]) -> Model:
-    """A saved `cls` instance holding only `data` (trusted, not validated).
-
-    Reading any other field raises FieldNotLoaded until `await instance.load()`.
-    """
-    instance = object.__new__(cls)
-    _SET_DICT(instance, data)
-    _SET_FIELDS_SET(instance, set(data))
-    _SET_EXTRA(instance, None)
-    if cls.__private_attributes__:  # the model's own private attributes: their defaults
-        _SET_PRIVATE(instance, loaded_state(cls)[1](data))
-    else:
-        _SET_PRIVATE(instance, LOADED)
-    return instance
 
 
 def is_partial(instance: Model) -> bool:

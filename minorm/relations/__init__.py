@@ -7,11 +7,13 @@ into sub-queries and joins, `RelatedManager` serves reverse and many-to-many acc
 
 from minorm.relations.graph import Relation, pk_value
 from minorm.relations.managers import RelatedDescriptor, RelatedManager
-from minorm.relations.paths import LoadPlan, ModelPaths
+from minorm.relations.paths import Level, LoaderFactory, LoadPlan, ModelPaths
 from minorm.relations.prefetch import Prefetch
 
 __all__ = [
+    "Level",
     "LoadPlan",
+    "LoaderFactory",
     "ModelPaths",
     "Prefetch",
     "RelatedDescriptor",

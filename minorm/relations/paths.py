@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -33,7 +33,20 @@ from minorm.relations import prefetch
 from minorm.relations.graph import Relation, pk_values
 
 Loader = Callable[[Sequence[Any]], Any]
-LoaderFactory = Callable[[type[Any], Sequence[str] | None, frozenset[str]], Loader]
+
+
+class Level(NamedTuple):
+    """One model's columns in a row (see `minorm.model.loading`)."""
+
+    model: type[Any]
+    names: tuple[str, ...]
+    """The model's column fields the row holds, in the row's order."""
+    parent: int
+    """The index of the level whose `field` this one fills; -1 for the row's main model."""
+    field: str
+
+
+LoaderFactory = Callable[[Sequence[Level]], Loader]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +68,7 @@ class ModelPaths:
     def __init__(self, model: type[Any], make_loader: LoaderFactory) -> None:
         self.model = model
         self._make_loader = make_loader
-        self._loaders: dict[tuple[tuple[str, ...] | None, frozenset[str]], Loader] = {}
+        self._loader: Loader | None = None
         self._layouts: dict[Any, tuple[list[tuple[str, tuple[str, ...]]], Loader]] = {}
 
     @property
@@ -71,16 +84,12 @@ class ModelPaths:
     def handles(self, name: str) -> bool:
         return name in self.model.meta.relations
 
-    def loader(
-        self, names: tuple[str, ...] | None = None, joined: frozenset[str] = frozenset()
-    ) -> Loader:
-        """A cached row -> instance function for `names` (every column when None); the
-        foreign keys in `joined` are left as they are (select_related replaces them)."""
-        key = (names, joined)
-        loader = self._loaders.get(key)
-        if loader is None:
-            loader = self._loaders[key] = self._make_loader(self.model, names, joined)
-        return loader
+    def loader(self) -> Loader:
+        """The row -> instance function for whole rows of the table (cached)."""
+        if self._loader is None:
+            names = tuple(self.table.c.keys())
+            self._loader = self._make_loader([Level(self.model, names, -1, "")])
+        return self._loader
 
     # -- prefetch_related ---------------------------------------------------------------
 
@@ -241,68 +250,18 @@ class ModelPaths:
         paths = _expand([*related, *(p for p in (wanted or {}) if p), *(p for p in unwanted if p)])
         names = _names(self.model, wanted, unwanted, "")
         layout = [("", names)]
-        steps: list[tuple[int, str, Loader, int, int]] = []
+        levels = [Level(self.model, names, -1, "")]
         index = {"": 0}
-        joined: dict[str, set[str]] = {}
-        levels: list[tuple[str, type[Any], tuple[str, ...]]] = []
         for path in paths:
             model, _ = self.join(
                 path.split("__"), Joins(self.table), allow_many=False, why="select_related"
             )
             level = _names(model, wanted, unwanted, path)
             parent, _, field = path.rpartition("__")
-            joined.setdefault(parent, set()).add(field)
-            levels.append((path, model, level))
+            index[path] = len(levels)
+            levels.append(Level(model, level, index[parent], field))
             layout.append((path, level))
-        for path, model, level in levels:
-            parent, _, field = path.rpartition("__")
-            loader = paths_of(model).loader(_subset(model, level), frozenset(joined.get(path, ())))
-            steps.append(
-                (index[parent], field, loader, level.index(model.meta.pknames[0]), len(level))
-            )
-            index[path] = len(index)
-        main = self.loader(_subset(self.model, names), frozenset(joined.get("", ())))
-        return layout, _builder(main, len(names), steps)
-
-
-def _subset(model: type[Any], names: tuple[str, ...]) -> tuple[str, ...] | None:
-    """`names`, or None when they are every column (the full loader)."""
-    return None if len(names) == len(model.meta.require_table().c) else names
-
-
-def _builder(main: Loader, width: int, steps: list[tuple[int, str, Loader, int, int]]) -> Loader:
-    # A persistence Loader's `one` is the generated function itself: one call less per object.
-    main = getattr(main, "one", main)
-    steps = [
-        (at, field, getattr(load, "one", load), pk, size) for at, field, load, pk, size in steps
-    ]
-    if len(steps) == 1 and steps[0][0] == 0:  # one related object of the main one: the usual
-        _, field, load, pk_at, size = steps[0]
-        end = width + size
-
-        def build_one(row: Sequence[Any]) -> Any:
-            instance = main(row[:width])
-            values = row[width:end]
-            instance.__dict__[field] = None if values[pk_at] is None else load(values)
-            return instance
-
-        return build_one
-
-    def build(row: Sequence[Any]) -> Any:
-        instance = main(row[:width])
-        objects: list[Any] = [instance]
-        offset = width
-        for parent_at, field, loader, pk_at, size in steps:
-            values = row[offset : offset + size]
-            offset += size
-            parent = objects[parent_at]
-            related = None if values[pk_at] is None else loader(values)
-            if parent is not None:
-                parent.__dict__[field] = related
-            objects.append(related)
-        return instance
-
-    return build
+        return layout, self._make_loader(levels)
 
 
 def _names(
