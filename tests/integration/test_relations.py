@@ -505,6 +505,34 @@ async def test_select_related_is_one_query(filled: Blog, database: Database) -> 
     assert "LEFT OUTER JOIN" not in filled.post.query.select_related("user").sql()
 
 
+async def test_select_related_levels_below_a_missing_object(filled: Blog) -> None:
+    # c1 replies to nothing: its reply_to and everything below it are None, not empty rows.
+    comments = await filled.comment.query.select_related(
+        "reply_to__author", "reply_to__post__editor"
+    ).order_by("text")
+    c1, c2 = comments
+    assert c1.reply_to is None
+    assert (c2.reply_to.text, c2.reply_to.author.name) == ("c1", "bob")
+    assert c2.reply_to.post.editor.name == "bob"
+    # Keys that were not joined are partial instances holding the primary key.
+    hello = await filled.post.query.get(title="Hello")
+    assert c2.post.pk == hello.pk
+    assert c2.reply_to.post.user.pk == hello.user.pk
+    with pytest.raises(minorm.FieldNotLoaded):
+        _ = c2.reply_to.post.user.name
+    # only() with a joined path: the joined object is partial, the main one keeps its key.
+    (partial,) = (
+        await filled.comment.query.select_related("author")
+        .only("text", "author__name")
+        .filter(text="c2")
+    )
+    assert (partial.text, partial.author.name) == ("c2", "carol")
+    assert partial.model_fields_set == {"id", "text"}
+    with pytest.raises(minorm.FieldNotLoaded):
+        _ = partial.post
+    assert partial.author.model_fields_set == {"id", "name"}
+
+
 async def test_prefetch_related(filled: Blog, database: Database) -> None:
     prefetch = minorm.Prefetch(
         "posts__tags", to_attr="sql_tags", queryset=filled.tag.query.filter(name="sql")

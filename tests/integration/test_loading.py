@@ -1,0 +1,86 @@
+"""Rows become instances (minorm.model.loading): foreign keys to models with private attributes
+of their own, select_related into them, and fields without a column."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+import pytest
+
+import minorm
+from minorm.database import Database
+
+
+@dataclass
+class Models:
+    registry: minorm.Registry
+    owner: Any
+    pet: Any
+
+
+def declare(database: Database) -> Models:
+    models = minorm.Registry(database)
+
+    class Owner(minorm.Model):
+        name: str = minorm.CharField(max_length=20)
+        _visits: list[str] = pydantic.PrivateAttr(default_factory=list)
+        _level: int = pydantic.PrivateAttr(default=3)
+
+        class Meta:
+            registry = models
+            tablename = "load_owners"
+
+    class Pet(minorm.Model):
+        owner: Owner = minorm.ForeignKey(Owner, on_delete=minorm.CASCADE)
+        name: str = minorm.CharField(max_length=20)
+        tricks: list[str] = pydantic.Field(default_factory=list, exclude=True)
+
+        class Meta:
+            registry = models
+            tablename = "load_pets"
+
+    return Models(models, Owner, Pet)
+
+
+@pytest.fixture
+async def models(database: Database) -> AsyncIterator[Models]:
+    declared = declare(database)
+    await declared.registry.drop_all()
+    await declared.registry.create_all()
+    yield declared
+    await declared.registry.drop_all()
+
+
+async def test_partial_targets_get_their_own_private_state(models: Models) -> None:
+    ann = await models.owner.query.create(name="ann")
+    await models.pet.query.create(owner=ann, name="rex")
+    await models.pet.query.create(owner=ann, name="tom")
+    rex, tom = await models.pet.query.order_by("name")
+    assert rex.owner.pk == ann.pk
+    assert rex.owner is not tom.owner
+    assert (rex.owner._level, rex.owner._visits) == (3, [])
+    rex.owner._visits.append("vet")
+    assert tom.owner._visits == []  # a fresh default per instance
+    with pytest.raises(minorm.FieldNotLoaded):
+        _ = rex.owner.name
+    await rex.owner.load()
+    assert rex.owner.name == "ann"
+
+
+async def test_select_related_into_a_model_with_private_state(models: Models) -> None:
+    ann = await models.owner.query.create(name="ann")
+    await models.pet.query.create(owner=ann, name="rex")
+    (rex,) = await models.pet.query.select_related("owner")
+    assert (rex.owner.name, rex.owner._level, rex.owner._visits) == ("ann", 3, [])
+    assert rex.tricks == []  # a field without a column gets its default
+    rex.tricks.append("sit")
+    (again,) = await models.pet.query.select_related("owner")
+    assert again.tricks == []
+    assert again.model_dump(exclude_unset=True) == {
+        "id": rex.pk,
+        "owner": {"id": ann.pk, "name": "ann"},
+        "name": "rex",
+    }
