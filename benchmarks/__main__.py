@@ -97,5 +97,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     measured = asyncio.run(main(args.backends.split(","), args.count, args.rounds))
     if args.svg:
-        pathlib.Path(args.svg).write_text(chart.svg(measured), encoding="utf-8")
+        pathlib.Path(args.svg).write_text(
+            chart.svg([row for row in measured if not row.get("reference")]), encoding="utf-8"
+        )
         print(f"chart written to {args.svg}")

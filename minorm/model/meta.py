@@ -67,9 +67,9 @@ class MetaInfo:
         # Cached: read for every `instance.pk`; the fields never change once described.
         return tuple(name for name, f in self.fields.items() if f.primary_key)
 
-    @property
+    @functools.cached_property
     def column_fields(self) -> dict[str, Field]:
-        """The fields stored in columns, in declaration order."""
+        """The fields stored in columns, in declaration order (cached, as `pknames`)."""
         return {name: f for name, f in self.fields.items() if f.has_column}
 
     @property
