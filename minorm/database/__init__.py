@@ -31,7 +31,7 @@ from minorm.backends.compiler import BoundQuery, CompiledQuery, Compiler
 from minorm.backends.pool import Pool, pool_settings, url_options
 from minorm.backends.record import Record, keymap
 from minorm.database import schema
-from minorm.database.force_rollback import ForceRollback
+from minorm.database.force_rollback import ForceRollbackSwitch
 from minorm.database.recording import StatementLog
 from minorm.exceptions import (
     DatabaseError,
@@ -217,15 +217,10 @@ class Database:
     def force_rollback_enabled(self) -> bool:
         return self._force_rollback
 
-    def force_rollback(self, enabled: bool = True) -> ForceRollback:
-        """Turn force_rollback on (or off) for a block.
-
-        `with db.force_rollback():` sets the mode for connections made inside the block
-        (Saffier's test pattern: `with db.force_rollback(): async with db: ...`).
-        `async with db.force_rollback():` also works on a connected database: the block runs
-        in one transaction that is rolled back when it ends.
-        """
-        return ForceRollback(self, enabled)
+    force_rollback = ForceRollbackSwitch()
+    """`bool(db.force_rollback)`, `db.force_rollback = True` (while disconnected),
+    `del db.force_rollback`, and `with` / `async with db.force_rollback(enabled):` (see
+    `minorm.database.force_rollback`)."""
 
     # -- statements --------------------------------------------------------------------------
 

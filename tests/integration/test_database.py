@@ -15,6 +15,7 @@ from sqlalchemy.dialects import mysql
 
 from minorm.database import Database
 from minorm.exceptions import (
+    ConfigurationError,
     IntegrityError,
     OperationalError,
     ProgrammingError,
@@ -447,6 +448,39 @@ async def test_force_rollback_context_manager(database_url: str) -> None:
             assert db.force_rollback_enabled
         assert not db.force_rollback_enabled
         await db.drop_all(metadata)
+
+
+async def test_force_rollback_attribute_forms(database_url: str) -> None:
+    """Saffier's descriptor forms: read it as a bool, set it, delete it."""
+    db = Database(database_url)
+    assert not db.force_rollback
+    assert db.force_rollback == False  # noqa: E712 - the comparison itself is under test
+    db.force_rollback = True
+    assert db.force_rollback
+    assert db.force_rollback_enabled
+    assert repr(db.force_rollback) == "<force_rollback on>"
+    async with Database(database_url) as setup:  # DDL outside: MySQL commits on DDL
+        await setup.drop_all(metadata)
+        await setup.create_all(metadata)
+    async with db:
+        await db.execute(notes.insert().values(text="rolled back"))
+        assert await texts(db) == ["rolled back"]
+        with pytest.raises(ConfigurationError, match="only be set while the database is disc"):
+            db.force_rollback = False
+        assert db.force_rollback  # refused, so unchanged
+    async with Database(database_url) as check:
+        assert await check.fetch_all(sa.select(notes)) == []
+    del db.force_rollback  # back to the constructor's setting
+    assert not db.force_rollback
+    with pytest.raises(ConfigurationError, match="takes True or False, not 'yes'"):
+        db.force_rollback = "yes"  # type: ignore[assignment]
+    with pytest.raises(ConfigurationError, match=r"force_rollback\(\) takes True or False"):
+        db.force_rollback(1)  # type: ignore[arg-type]
+    with db.force_rollback(True):
+        assert db.force_rollback
+    assert not db.force_rollback
+    async with Database(database_url) as check:
+        await check.drop_all(metadata)
 
 
 async def test_errors_are_translated_with_the_driver_error_as_cause(db: Database) -> None:
