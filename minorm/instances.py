@@ -1,4 +1,5 @@
-"""The ORM's bookkeeping on model instances, kept in their `__pydantic_private__` dict.
+"""The ORM's bookkeeping on model instances, kept in their `__pydantic_private__` dict, and
+the fields sets loaded instances share.
 
 Three keys, beside the model's own private attributes:
 
@@ -11,6 +12,10 @@ private attributes of its own all start out sharing one dict, `LOADED`. Nothing 
 it: `writable()` gives an instance a dict of its own first (`Model.__setattr__` does so
 before pydantic sets a private attribute). Models declaring private attributes of their own
 get a dict per loaded instance, holding those attributes' defaults.
+
+Their `__pydantic_fields_set__` is shared the same way: one `LoadedFields` set per row layout,
+never written. `own_fields()` gives an instance a set of its own first (`Model.__setattr__`
+does so before pydantic adds an assigned field to it).
 """
 
 from __future__ import annotations
@@ -54,6 +59,44 @@ def mark_persisted(instance: Any) -> None:
         object.__setattr__(instance, "__pydantic_private__", LOADED)
     elif private is not LOADED:
         private[PERSISTED] = True
+
+
+class LoadedFields(set[str]):
+    """The fields set that loaded instances share: the names their row held.
+
+    It is never changed: its mutating methods raise, and copies (`copy.copy`, `model_copy`,
+    pickling) are plain sets. `own_fields()` replaces it on an instance before a change.
+    """
+
+    __slots__ = ()
+
+    def _shared(self, *args: object, **kwargs: object) -> None:
+        raise TypeError(
+            "This fields set is shared by loaded instances and cannot change; assign the "
+            "field on the instance instead (or call minorm.instances.own_fields(instance))."
+        )
+
+    add = discard = remove = pop = clear = update = _shared  # type: ignore[assignment]
+    intersection_update = difference_update = symmetric_difference_update = _shared
+    __ior__ = __iand__ = __isub__ = __ixor__ = _shared  # type: ignore[assignment]
+
+    def __copy__(self) -> set[str]:
+        return set(self)
+
+    def __deepcopy__(self, memo: object) -> set[str]:
+        return set(self)
+
+    def __reduce__(self) -> tuple[type[set[str]], tuple[list[str]]]:
+        return set, (list(self),)
+
+
+def own_fields(instance: Any) -> set[str]:
+    """The instance's own fields set, un-shared first when it is a `LoadedFields`."""
+    fields: set[str] = instance.__pydantic_fields_set__
+    if type(fields) is LoadedFields:
+        fields = set(fields)
+        object.__setattr__(instance, "__pydantic_fields_set__", fields)
+    return fields
 
 
 State = tuple[dict[str, Any] | None, Callable[[dict[str, Any]], dict[str, Any]]]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.main import IncEx
 
 from minorm.exceptions import FieldNotLoaded
-from minorm.instances import PREFETCHED, read, writable
+from minorm.instances import PREFETCHED, LoadedFields, own_fields, read, writable
 from minorm.model import loading, persistence
 from minorm.model.declaration import prepare_namespace
 from minorm.model.errors import validation_error
@@ -126,6 +126,8 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__private_attributes__:  # pydantic writes to __pydantic_private__
             writable(self)
+        elif type(self.__pydantic_fields_set__) is LoadedFields:  # pydantic adds `name`
+            own_fields(self)
         try:
             super().__setattr__(name, value)
         except pydantic.ValidationError as exc:
@@ -134,7 +136,18 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     def __delattr__(self, name: str) -> None:
         if name in self.__private_attributes__:
             writable(self)
+        else:
+            own_fields(self)
         super().__delattr__(name)
+
+    @property
+    def model_fields_set(self) -> set[str]:
+        """The fields set explicitly (all loaded ones for an instance read from the database).
+
+        The instance's own set, which the caller may change: loaded instances share one
+        until then (see `minorm.instances.LoadedFields`).
+        """
+        return own_fields(self)
 
     @property
     def pk(self) -> Any:

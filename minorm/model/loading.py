@@ -3,9 +3,11 @@
 Rows read back are trusted: nothing is validated, the values are taken as the database (after
 the column types' result processing) gives them. Loaders run once per row, so each is Python
 source generated for one row layout, with no call per field and none per related object: a
-dict display and a set display build faster than `dict(zip(...))` and a copy, and the slot
-descriptors of `pydantic.BaseModel`, called directly, are the cheapest way to fill an
-instance.
+dict display builds faster than `dict(zip(...))`, and the slot descriptors of
+`pydantic.BaseModel`, called directly, are the cheapest way to fill an instance. The
+instances built by one loader share their fields set and (without private attributes of
+their own) their private state, both copied on first change (see `minorm.instances`): fewer
+objects per row, and fewer for the garbage collector to look at.
 
 A layout is a sequence of `Level`s, one per model in the row (see `minorm.relations.paths`):
 the main model first, then the `select_related` ones, each after the level holding it.
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from minorm.instances import LOADED, loaded_state
+from minorm.instances import LOADED, LoadedFields, loaded_state
 from minorm.relations import Level
 
 if TYPE_CHECKING:
@@ -113,12 +115,12 @@ def _level(
     entries = ", ".join(f"{name!r}: {expression}" for name, expression in value.items())
     target = f"o{index}"
     scope[f"cls{index}"] = cls
+    # One set for every instance built here: `Model.__setattr__` un-shares it before a change.
+    scope[f"fields{index}"] = LoadedFields(level.names)
     build = [
         f"{target} = new(cls{index})",
         f"set_dict({target}, {{{entries}}})",
-        # A set of its own per instance: pydantic-core adds to it, and its serializer
-        # (exclude_unset) takes nothing but a set.
-        f"set_fields_set({target}, {{{', '.join(map(repr, level.names))}}})",
+        f"set_fields_set({target}, fields{index})",
         f"set_extra({target}, None)",
     ]
     shared, make_private = loaded_state(cls)
@@ -153,12 +155,13 @@ def _partial(field: Any, variable: str, key: str, scope: dict[str, Any]) -> list
         scope[f"convert{key}"] = field.to_partial  # unbound, or private state of its own
         return [f"if {variable} is not None:", f"    {variable} = convert{key}({variable})"]
     scope[f"target{key}"] = target
+    scope[f"fields{key}"] = LoadedFields([field.target_pkname])
     pkname = repr(field.target_pkname)
     return [
         f"if {variable} is not None:",
         f"    partial = new(target{key})",
         f"    set_dict(partial, {{{pkname}: {variable}}})",
-        f"    set_fields_set(partial, {{{pkname}}})",
+        f"    set_fields_set(partial, fields{key})",
         "    set_extra(partial, None)",
         "    set_private(partial, LOADED)",
         f"    {variable} = partial",

@@ -21,6 +21,7 @@ from minorm.instances import (
     PERSISTED,
     USING,
     mark_persisted,
+    own_fields,
     read,
     writable,
 )
@@ -381,5 +382,5 @@ async def load(instance: Model) -> None:
     assert loader is not None  # built with the table
     fresh = loader(row)
     instance.__dict__.update(fresh.__dict__)
-    instance.__pydantic_fields_set__.update(fresh.__dict__)
+    own_fields(instance).update(fresh.__dict__)
     mark_persisted(instance)

@@ -1,5 +1,5 @@
 """Rows become instances (minorm.model.loading): foreign keys to models with private attributes
-of their own, select_related into them, and fields without a column."""
+of their own, select_related into them, and the fields set loaded instances share."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ async def test_select_related_into_a_model_with_private_state(models: Models) ->
     await models.pet.query.create(owner=ann, name="rex")
     (rex,) = await models.pet.query.select_related("owner")
     assert (rex.owner.name, rex.owner._level, rex.owner._visits) == ("ann", 3, [])
-    assert rex.tricks == []  # a field without a column gets its default
+    assert rex.tricks == []
     rex.tricks.append("sit")
     (again,) = await models.pet.query.select_related("owner")
     assert again.tricks == []
@@ -84,3 +84,34 @@ async def test_select_related_into_a_model_with_private_state(models: Models) ->
         "owner": {"id": ann.pk, "name": "ann"},
         "name": "rex",
     }
+
+
+async def test_loaded_instances_share_one_fields_set_until_one_changes(models: Models) -> None:
+    ann = await models.owner.query.create(name="ann")
+    for name in ("rex", "tom", "kit"):
+        await models.pet.query.create(owner=ann, name=name)
+    kit, rex, tom = await models.pet.query.order_by("name")
+    everything = {"id", "owner", "name", "tricks"}
+    shared = rex.__pydantic_fields_set__
+    assert shared is tom.__pydantic_fields_set__  # one set for the rows of one query
+    assert shared == everything
+    with pytest.raises(TypeError, match="shared by loaded instances"):
+        shared.add("extra")
+    rex.name = "Rex"  # validated assignment: pydantic-core adds to rex's own set
+    assert rex.__pydantic_fields_set__ is not shared
+    assert rex.model_fields_set == everything
+    tom.model_fields_set.discard("name")  # the caller's own set, changed for tom only
+    assert tom.model_dump(exclude_unset=True, exclude={"owner"}) == {"id": tom.pk}
+    assert kit.model_dump(exclude_unset=True, exclude={"owner"}) == {"id": kit.pk, "name": "kit"}
+    assert kit.__pydantic_fields_set__ is shared
+    assert shared == everything
+    copied = kit.model_copy(update={"name": "cat"})
+    assert (copied.name, copied.model_fields_set) == ("cat", everything)
+    assert type(copied.__pydantic_fields_set__) is set
+    assert kit.name == "kit"
+    # Partial instances: load() fills the fields and the instance's own set.
+    (partial,) = await models.pet.query.only("name").filter(name="kit")
+    (other,) = await models.pet.query.only("name").filter(name="kit")
+    await partial.load()
+    assert partial.model_fields_set == everything
+    assert other.model_fields_set == {"id", "name"}
