@@ -31,7 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 from minorm.exceptions import QuerySetError
 from minorm.lookups.operators import OPERATORS as OPERATORS
-from minorm.lookups.operators import TRANSFORMS, value_type
+from minorm.lookups.operators import TRANSFORMS, Operator, value_type
 from minorm.lookups.operators import Binder as Binder
 from minorm.lookups.operators import Clause as Clause
 from minorm.lookups.operators import escape_like as escape_like
@@ -216,9 +216,28 @@ def condition(table: sa.Table, key: str, value: Any) -> Filter:
 
 def column_condition(table: sa.Table, key: str, value: Any) -> Filter:
     """`condition` for a key that names a column (never a relation) of `table`."""
+    # What a key means is worked out once per table and key: the same filters run again
+    # and again (`get(pk=...)`); only the value changes.
+    parsed = table.info.get("minorm.lookups")
+    if parsed is None:
+        parsed = table.info["minorm.lookups"] = {}
+    found = parsed.get(key)
+    if found is None:
+        name, _, more = key.partition("__")
+        if name == "pk" and len(table.primary_key) > 1:
+            return _composite_pk(table, more.split("__") if more else [], value)
+        found = parsed[key] = _parse_key(table, key)
+    column, transform, op, operator = found
+    if transform is None:
+        value = _checked_value(table, column, op, key, value)
+    token, values = operator.prepare(value)
+    return Condition(key, column.key, transform, op, token, values)
+
+
+def _parse_key(table: sa.Table, key: str) -> tuple[sa.Column[Any], str | None, str, Operator]:
+    """The column, date transform, lookup name and operator of `field__transform__op`;
+    QuerySetError naming the valid choices when a part is unknown."""
     name, *rest = key.split("__")
-    if name == "pk" and len(table.primary_key) > 1:
-        return _composite_pk(table, rest, value)
     column = resolve_column(table, name)
     transform = None
     if rest and rest[0] in TRANSFORMS:
@@ -234,10 +253,7 @@ def column_condition(table: sa.Table, key: str, value: Any) -> Filter:
     if operator is None:
         valid = ", ".join([*OPERATORS, *TRANSFORMS])
         raise QuerySetError(f"Unknown lookup {op!r} in {key!r}; valid lookups: {valid}.")
-    if transform is None:
-        value = _checked_value(table, column, op, key, value)
-    token, values = operator.prepare(value)
-    return Condition(key, column.key, transform, op, token, values)
+    return column, transform, op, operator
 
 
 # Lookups that compare the value with the column as it is (pattern lookups compare text).

@@ -7,7 +7,7 @@ touches a database or builds SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import sqlalchemy as sa
 
@@ -55,12 +55,13 @@ class QueryBuilder(Generic[ModelT]):
 
     @property
     def table(self) -> sa.Table:
-        table: sa.Table = self._meta.require_table()
-        return table
+        meta = self._meta
+        table: sa.Table | None = meta.table
+        return table if table is not None else meta.require_table()
 
     @property
     def _meta(self) -> Any:
-        return cast("Any", self.model).meta
+        return self.model.meta  # type: ignore[attr-defined]  # a Model (ModelT is unbound)
 
     def _with(self, **changes: Any) -> Self:
         return type(self)(self.model, self._state.evolve(**changes))

@@ -112,3 +112,33 @@ def test_querysets_are_immutable() -> None:
         "SELECT unit_people.id, unit_people.name, unit_people.age FROM unit_people "
         "WHERE unit_people.name = ?",
     )
+
+
+def test_a_key_is_parsed_once_and_its_values_still_checked_each_time() -> None:
+    table = sa.Table(
+        "parsed_once",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("age", sa.Integer),
+    )
+    assert_sql(
+        where_on(table, lookup(table, "age__gt", 1)),
+        "SELECT parsed_once.id FROM parsed_once WHERE parsed_once.age > ?",
+    )
+    assert set(table.info["minorm.lookups"]) == {"age__gt"}
+    # The cached meaning of the key changes nothing about checking each value.
+    with pytest.raises(minorm.QuerySetError, match="age__gt"):
+        lookup(table, "age__gt", "not a number")
+    assert_sql(
+        where_on(table, lookup(table, "age__gt", "7")),
+        "SELECT parsed_once.id FROM parsed_once WHERE parsed_once.age > ?",
+    )
+    # A key that fails is not remembered: it fails again, with the same message.
+    for _ in range(2):
+        with pytest.raises(minorm.QuerySetError, match="Unknown lookup 'gtt'"):
+            lookup(table, "age__gtt", 1)
+    assert "age__gtt" not in table.info["minorm.lookups"]
+
+
+def where_on(table: sa.Table, clause: sa.ColumnElement[bool]) -> sa.Select[tuple[int]]:
+    return sa.select(table.c.id).where(clause)
