@@ -2,8 +2,9 @@
 
 Pydantic collects fields from annotations, so a field declared without one
 (`email = EmailField(max_length=255)`) gets its annotation here, each minorm `Field` is
-replaced by the pydantic `FieldInfo` it stands for, and a model without a primary key gets the
-automatic `id`. The declared `Field` specs are kept under `__minorm_fields__` and `class Meta` under
+replaced by the pydantic `FieldInfo` it stands for, a base's field declared with
+`inherit=False` is masked, and a model without a primary key gets the automatic `id`. The
+declared `Field` specs are kept under `__minorm_fields__` and `class Meta` under
 `__minorm_meta__` for step two.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import pydantic
 
-from minorm.fields import BigIntegerField, ComputedField, Field
+from minorm.fields import BigIntegerField, ComputedField, ExcludeField, Field
 
 DECLARED = "__minorm_fields__"
 META_OPTIONS = "__minorm_meta__"
@@ -39,6 +40,14 @@ def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> 
             declared[name] = value
             annotations.setdefault(name, value.annotation())
             ns[name] = value.field_info()
+    # A base's field declared with inherit=False stops at the base: pydantic would still give
+    # the subclass its annotation, so the subclass masks it, as an ExcludeField written there.
+    for name, field in _inherited_fields(bases).items():
+        if not field.inherit and name not in namespace and name not in annotations:
+            masked = ExcludeField()
+            declared[name] = masked
+            annotations[name] = masked.annotation()
+            ns[name] = masked.field_info()
     if _needs_automatic_pk(bases, declared, annotations, ns.get("Meta")):
         auto = BigIntegerField(primary_key=True, autoincrement=True)
         declared = {"id": auto, **declared}

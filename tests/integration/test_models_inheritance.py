@@ -140,3 +140,32 @@ async def test_pg_array_elsewhere_is_a_clear_error_that_creates_nothing(
         "WHERE table_schema = DATABASE() AND table_name LIKE 'inh_%'"
     )
     assert tables == [(0,)]
+
+
+async def test_a_field_that_is_not_inherited_has_no_column_in_the_subclass(
+    database: Database,
+) -> None:
+    models = minorm.Registry(database)
+
+    class Stamped(minorm.Model):
+        title: str = minorm.CharField(max_length=30)
+        draft_note: str = minorm.CharField(max_length=30, inherit=False)
+
+        class Meta:
+            abstract = True
+            registry = models
+
+    class Page(Stamped):
+        class Meta:
+            tablename = "inh_pages"
+
+    await models.drop_all()
+    await models.create_all()
+    try:
+        with pytest.raises(minorm.ProgrammingError):
+            await database.fetch_all("SELECT draft_note FROM inh_pages")
+        assert await database.fetch_all("SELECT id, title FROM inh_pages") == []
+        page = await Page.query.create(title="home")
+        assert (await Page.query.get(pk=page.pk)).model_dump() == {"id": page.pk, "title": "home"}
+    finally:
+        await models.drop_all()

@@ -160,6 +160,37 @@ def test_exclude_field_masks_an_inherited_field(models: minorm.Registry) -> None
     assert Child(name="a").model_dump() == {"id": None, "name": "a"}
 
 
+def test_a_field_declared_with_inherit_false_stops_at_its_model(models: minorm.Registry) -> None:
+    class Base(minorm.Model):
+        name: str = minorm.CharField(max_length=10)
+        code: str = minorm.CharField(max_length=10, inherit=False)
+
+        class Meta:
+            abstract = True
+            registry = models
+
+    class Child(Base):
+        pass
+
+    class GrandChild(Child):
+        pass
+
+    class Redeclared(Base):
+        code: str = minorm.CharField(max_length=5)
+
+    class Annotated(Base):
+        code: str
+
+    assert Child.columns.keys() == ["id", "name"]
+    assert GrandChild.columns.keys() == ["id", "name"]
+    assert Child(name="a").model_dump() == {"id": None, "name": "a"}  # not required, not dumped
+    assert Redeclared.columns.keys() == ["id", "name", "code"]
+    assert Redeclared.table.c.code.type.length == 5
+    assert Annotated.columns.keys() == ["id", "name", "code"]
+    with pytest.raises(minorm.ValidationError, match="code"):
+        Redeclared(name="a")
+
+
 def test_custom_composite_and_uuid_primary_keys(models: minorm.Registry) -> None:
     class Country(minorm.Model):
         code: str = minorm.CharField(max_length=2, primary_key=True)
