@@ -10,6 +10,7 @@ declared `Field` specs are kept under `__minorm_fields__` and `class Meta` under
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +30,12 @@ def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> 
     for name, value in namespace.items():
         if isinstance(value, ComputedField):
             declared[name] = value
-            decorate = pydantic.computed_field(return_type=Any, description=value.description)
+            # `full_name: str = ComputedField(...)`: the annotation types the computed value
+            # (pydantic refuses a computed field that is also annotated).
+            return_type = _resolved(annotations.pop(name, Any), namespace)
+            decorate = pydantic.computed_field(
+                return_type=return_type, description=value.description
+            )
             ns[name] = decorate(_computed_property(name, value))
         elif isinstance(value, Field) and not getattr(value, "is_pydantic_field", True):
             # A many-to-many field is a manager on the class, not a pydantic field.
@@ -58,6 +64,18 @@ def prepare_namespace(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> 
     # `class Meta` holds options, not a field; pydantic only tolerates it nested in the body.
     ns[META_OPTIONS] = ns.pop("Meta", None)
     return ns
+
+
+def _resolved(annotation: Any, namespace: Mapping[str, Any]) -> Any:
+    """`annotation` as a type: a postponed one (a string) is evaluated in the model's module,
+    as `typing.get_type_hints` would; one that cannot be is taken as `Any`."""
+    if not isinstance(annotation, str):
+        return annotation
+    module = sys.modules.get(namespace.get("__module__", ""))
+    try:
+        return eval(annotation, dict(vars(module)) if module else {}, dict(namespace))
+    except Exception:
+        return Any
 
 
 def _in_declaration_order(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import types
 import uuid
 from typing import Any
 
@@ -293,6 +294,43 @@ def test_computed_field_is_dumped(models: minorm.Registry) -> None:
 
     assert Person.columns.keys() == ["id", "first", "last"]
     assert Person(first="Ada", last="L").model_dump()["full"] == "Ada L"
+
+
+def test_computed_field_may_be_annotated(models: minorm.Registry) -> None:
+    def initials(field: object, obj: Any, owner: type) -> str:
+        return f"{obj.first[0]}{obj.last[0]}"
+
+    class Person(minorm.Model):
+        first: str = minorm.CharField(max_length=20)
+        last: str = minorm.CharField(max_length=20)
+        short: str = minorm.ComputedField(getter=initials)  # type: ignore[assignment]
+
+        class Meta:
+            registry = models
+
+    # An annotation given as a type (this module's own are postponed: strings).
+    typed: Any = types.new_class(
+        "Typed",
+        (minorm.Model,),
+        exec_body=lambda ns: ns.update(
+            {
+                "__module__": __name__,
+                "__qualname__": "Typed",
+                "__annotations__": {"n": int, "double": int},
+                "n": minorm.IntegerField(),
+                "double": minorm.ComputedField(getter=lambda field, obj, owner: obj.n * 2),
+                "Meta": type("Meta", (), {"registry": models}),
+            }
+        ),
+    )
+    assert Person.columns.keys() == ["id", "first", "last"]
+    assert Person(first="Ada", last="Lovelace").model_dump()["short"] == "AL"
+    short = Person.model_json_schema(mode="serialization")["properties"]["short"]
+    assert short["type"] == "string"  # the postponed annotation, evaluated
+    assert typed.columns.keys() == ["id", "n"]
+    assert typed(n=4).model_dump()["double"] == 8
+    schema = typed.model_json_schema(mode="serialization")["properties"]["double"]
+    assert schema["type"] == "integer"
 
 
 def test_auto_now_fields_are_timezone_aware_utc(models: minorm.Registry) -> None:
