@@ -43,6 +43,15 @@ def read(instance: Any) -> Mapping[str, Any]:
     return _NONE if private is None else private
 
 
+def declared_private(instance: Any) -> dict[str, Any]:
+    """The instance's own private attributes, without the ORM's bookkeeping (what equality
+    compares)."""
+    private: dict[str, Any] | None = instance.__pydantic_private__
+    if not private:
+        return {}
+    return {name: value for name, value in private.items() if name not in _OWN}
+
+
 def writable(instance: Any) -> dict[str, Any]:
     """The instance's own bookkeeping dict, created or un-shared first when needed."""
     private: dict[str, Any] | None = instance.__pydantic_private__

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.main import IncEx
 
 from minorm.exceptions import FieldNotLoaded
-from minorm.instances import PREFETCHED, LoadedFields, own_fields, read, writable
+from minorm.instances import (
+    PREFETCHED,
+    LoadedFields,
+    declared_private,
+    own_fields,
+    read,
+    writable,
+)
 from minorm.model import loading, persistence
 from minorm.model.declaration import prepare_namespace
 from minorm.model.errors import validation_error
@@ -32,6 +39,7 @@ else:
     _PydanticMetaclass = type(BaseModel)
 
 T = TypeVar("T")
+_UNSET = object()  # a field a partial instance has not loaded, in comparisons
 
 
 class ModelMetaclass(_PydanticMetaclass):
@@ -139,6 +147,25 @@ class Model(BaseModel, metaclass=ModelMetaclass):
         else:
             own_fields(self)
         super().__delattr__(name)
+
+    def __eq__(self, other: object) -> bool:
+        """Pydantic's equality (same class, equal field values, equal private attributes),
+        blind to minorm's bookkeeping: a saved instance equals an unsaved one holding the same
+        values, and prefetched objects or the database read from make no difference."""
+        if not isinstance(other, Model) or type(other) is not type(self):
+            return super().__eq__(other)
+        if declared_private(self) != declared_private(other):
+            return False
+        if (self.__pydantic_extra__ or {}) != (other.__pydantic_extra__ or {}):
+            return False
+        mine, theirs = self.__dict__, other.__dict__
+        if mine == theirs:
+            return True
+        return all(
+            mine.get(name, _UNSET) == theirs.get(name, _UNSET) for name in type(self).model_fields
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as pydantic's own models
 
     @property
     def model_fields_set(self) -> set[str]:

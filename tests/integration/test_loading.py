@@ -115,3 +115,24 @@ async def test_loaded_instances_share_one_fields_set_until_one_changes(models: M
     await partial.load()
     assert partial.model_fields_set == everything
     assert other.model_fields_set == {"id", "name"}
+
+
+async def test_equality_compares_values_not_bookkeeping(models: Models) -> None:
+    ann = await models.owner.query.create(name="ann")
+    rex = await models.pet.query.create(owner=ann, name="rex")
+    loaded = await models.pet.query.get(pk=rex.pk)
+    unsaved = models.pet(id=rex.pk, owner=ann.pk, name="rex")
+    assert loaded == unsaved  # one was read from the database, the other never saved
+    assert loaded == await models.pet.query.get(pk=rex.pk)
+    assert loaded != models.pet(id=rex.pk, owner=ann.pk, name="tom")
+    # Prefetched objects are bookkeeping too.
+    (with_pets,) = await models.owner.query.prefetch_related("pets_set")
+    (plain,) = await models.owner.query.all()
+    assert [p.name for p in with_pets.pets_set] == ["rex"]
+    assert with_pets == plain
+    # The model's own private attributes still count, as in pydantic.
+    plain._level = 4
+    assert with_pets != plain
+    assert loaded != plain
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(loaded)
