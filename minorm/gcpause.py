@@ -13,6 +13,8 @@ import gc
 from types import TracebackType
 
 _YOUNG = gc.get_threshold()[0]  # allocations between two young-generation collections
+SMALL_BATCH = _YOUNG
+"""Batches of at most this many objects are built with the collector left as it is."""
 
 
 class paused:  # used like a function: `with paused(len(rows)):`
@@ -31,7 +33,7 @@ class paused:  # used like a function: `with paused(len(rows)):`
         self._resume = False
 
     def __enter__(self) -> None:
-        if self._count > _YOUNG and gc.isenabled():
+        if self._count > SMALL_BATCH and gc.isenabled():
             gc.disable()
             self._resume = True
 

@@ -67,16 +67,24 @@ class Pool(Generic[C]):
                 raise
             self._idle.append(conn)
 
+    def take(self) -> C | None:
+        """An idle connection for the caller's sole use, without waiting; None when there is
+        none (then `await acquire()`)."""
+        while self._idle and not self._closed:
+            conn = self._idle.pop()
+            if not self._is_closed(conn):
+                return conn
+            self._forget(conn)
+        return None
+
     async def acquire(self) -> C:
         """Return a connection for the caller's sole use; raise OperationalError on timeout."""
         if self._closed:
             raise OperationalError(f"The connection pool of {self._describe} is closed.")
         while True:
-            while self._idle:
-                conn = self._idle.pop()
-                if not self._is_closed(conn):
-                    return conn
-                self._forget(conn)
+            conn = self.take()
+            if conn is not None:
+                return conn
             if self._size < self.max_size:
                 return await self._grow()
             conn_or_none = await self._wait()

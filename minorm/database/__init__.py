@@ -392,7 +392,9 @@ class Database:
         # driver knowing; as in `_run`, a query it provably never ran goes to a fresh one.
         attempts = pool.max_size + 1
         for attempt in range(1, attempts + 1):
-            conn = await pool.acquire()
+            conn = pool.take()  # an idle connection without a coroutine: the usual case
+            if conn is None:
+                conn = await pool.acquire()
             scope = Scope(conn, None, nested_root=False)
             stream = conn.stream(compiled.sql, args, batch_size)
             started = False
@@ -510,7 +512,9 @@ class Database:
         # Every idle connection may have died at once (a server restart): try each of them.
         attempts = pool.max_size + 1
         for attempt in range(1, attempts + 1):
-            conn = await pool.acquire()
+            conn = pool.take()  # an idle connection without a coroutine: the usual case
+            if conn is None:
+                conn = await pool.acquire()
             own = Scope(conn, None, nested_root=False)
             try:
                 return await self._guard(own, call(conn))

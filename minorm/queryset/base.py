@@ -21,7 +21,7 @@ from minorm.exceptions import (
     ObjectNotFound,
     QuerySetError,
 )
-from minorm.gcpause import paused
+from minorm.gcpause import SMALL_BATCH, paused
 from minorm.lookups import (
     Binder,
     Clause,
@@ -427,6 +427,8 @@ def _convert(
 def _load_rows(load: Callable[[Sequence[Any]], ModelT], rows: Sequence[Any]) -> list[ModelT]:
     """The models of `rows`, built with the garbage collector paused (see `minorm.gcpause`)."""
     many = getattr(load, "many", None)
+    if len(rows) <= SMALL_BATCH:  # what `paused` would leave running anyway
+        return many(rows) if many is not None else [load(r) for r in rows]
     with paused(len(rows)):
         return many(rows) if many is not None else [load(r) for r in rows]
 
