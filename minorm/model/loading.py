@@ -30,7 +30,8 @@ _SLOTS = pydantic.BaseModel.__dict__
 _SET_DICT = _SLOTS["__dict__"].__set__
 _SET_FIELDS_SET = _SLOTS["__pydantic_fields_set__"].__set__
 _SET_EXTRA = _SLOTS["__pydantic_extra__"].__set__
-_SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
+SET_PRIVATE = _SLOTS["__pydantic_private__"].__set__
+"""Sets an instance's `__pydantic_private__` (the slot descriptor itself, the cheapest way)."""
 
 
 class Loader:
@@ -64,7 +65,7 @@ def make_loader(levels: Sequence[Level]) -> Loader:
         "set_dict": _SET_DICT,
         "set_fields_set": _SET_FIELDS_SET,
         "set_extra": _SET_EXTRA,
-        "set_private": _SET_PRIVATE,
+        "set_private": SET_PRIVATE,
         "LOADED": LOADED,
     }
     children: dict[int, list[tuple[str, int]]] = {}
@@ -178,7 +179,7 @@ def make_partial(cls: type[Model], data: dict[str, Any]) -> Model:
     _SET_FIELDS_SET(instance, set(data))
     _SET_EXTRA(instance, None)
     if cls.__private_attributes__:  # the model's own private attributes: their defaults
-        _SET_PRIVATE(instance, loaded_state(cls)[1](data))
+        SET_PRIVATE(instance, loaded_state(cls)[1](data))
     else:
-        _SET_PRIVATE(instance, LOADED)
+        SET_PRIVATE(instance, LOADED)
     return instance

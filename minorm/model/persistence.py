@@ -26,9 +26,7 @@ from minorm.instances import (
     writable,
 )
 from minorm.model.errors import validation_error
-
-# The slot descriptor itself: the cheapest way to mark a new row's instance saved.
-_SET_PRIVATE = pydantic.BaseModel.__dict__["__pydantic_private__"].__set__
+from minorm.model.loading import SET_PRIVATE
 
 if TYPE_CHECKING:
     from minorm.database import Database
@@ -277,7 +275,7 @@ def mark_inserted_many(
                 instance.__dict__.update(zip(pknames, key, strict=False))
     for instance in instances:
         if instance.__pydantic_private__ is None:  # mark_persisted, inlined for the common case
-            _SET_PRIVATE(instance, LOADED)
+            SET_PRIVATE(instance, LOADED)
         else:
             mark_persisted(instance)
 

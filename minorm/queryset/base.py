@@ -426,11 +426,13 @@ def _convert(
 
 def _load_rows(load: Callable[[Sequence[Any]], ModelT], rows: Sequence[Any]) -> list[ModelT]:
     """The models of `rows`, built with the garbage collector paused (see `minorm.gcpause`)."""
-    many = getattr(load, "many", None)
+    many: Callable[[Sequence[Any]], list[ModelT]] = getattr(load, "many", None) or (
+        lambda rows: [load(row) for row in rows]
+    )
     if len(rows) <= SMALL_BATCH:  # what `paused` would leave running anyway
-        return many(rows) if many is not None else [load(r) for r in rows]
+        return many(rows)
     with paused(len(rows)):
-        return many(rows) if many is not None else [load(r) for r in rows]
+        return many(rows)
 
 
 def _describe(filters: Sequence[Any], lookups: dict[str, Any]) -> str:
