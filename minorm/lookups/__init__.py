@@ -294,6 +294,9 @@ def _checked_value(table: sa.Table, column: sa.Column[Any], op: str, key: str, v
         return _checked(table, column, key, value)
     if op in _LISTED and isinstance(value, Iterable) and not isinstance(value, str | bytes):
         python_type = _checked_type(column)  # once for the whole list
+        value = list(value)
+        if python_type is None or set(map(type, value)) <= {python_type}:
+            return value  # the usual case (keys read back from the database): nothing to do
         return [
             item
             if python_type is None or not isinstance(item, _PLAIN) or isinstance(item, python_type)

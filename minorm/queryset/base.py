@@ -58,8 +58,7 @@ class QuerySet(QuerySQL[ModelT]):
                 "A grouped queryset returns groups, not model rows: read it with "
                 "values(fields, **aggregates), values_list(...) or count()."
             )
-        query, params = self._rows_query(state)
-        rows = await self._database.fetch_values(query, params)
+        rows = await self._database.fetch_values(self._rows_query(state))
         instances = _load_rows(self._loader(state), rows)
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
@@ -77,9 +76,9 @@ class QuerySet(QuerySQL[ModelT]):
         stream on a connection of their own, so queries inside the loop work. With
         `prefetch_related`, each batch is prefetched before its models are yielded."""
         size = batch_size or self._state.batch_size or 1000
-        query, params = self._rows_query(self._state)
+        query = self._rows_query(self._state)
         load = self._loader(self._state)
-        rows = self._database.iterate(query, params, batch_size=size)
+        rows = self._database.iterate(query, batch_size=size)
         if not self._state.prefetch_related:
             async for row in rows:
                 yield load(row)
@@ -157,8 +156,7 @@ class QuerySet(QuerySQL[ModelT]):
                 inner = self._statement(state.evolve(for_update=None), self._keys(state), binder)
                 return sa.select(sa.func.count()).select_from(inner.subquery())
 
-        query, params = self._prepared("count", build)
-        return int(await self._database.fetch_val(query, params) or 0)
+        return int(await self._database.fetch_val(self._prepared("count", build)) or 0)
 
     def _keys(self, state: QueryState) -> Sequence[sa.ColumnElement[Any]]:
         # The columns that tell rows apart: all of them where duplicates matter.
@@ -181,8 +179,7 @@ class QuerySet(QuerySQL[ModelT]):
                 query = sa.select(_ONE).select_from(inner.subquery())
             return query.limit(_ONE).offset(sa.literal_column("0"))
 
-        query, params = self._prepared("exists", build)
-        return bool(await self._database.fetch_values(query, params))
+        return bool(await self._database.fetch_values(self._prepared("exists", build)))
 
     async def contains(self, obj: ModelT) -> bool:
         """Whether `obj` (a saved instance of the model) is among this queryset's rows."""
@@ -256,8 +253,8 @@ class QuerySet(QuerySQL[ModelT]):
             return [*(self._column(name, joins, why="values") for name in names), *extra]
 
         kind = ("values", tuple(names), tuple(aggregates.items()))
-        query, params = self._prepared(kind, lambda b: self._statement(state, columns, b))
-        rows = await self._database.fetch_values(query, params)
+        query = self._prepared(kind, lambda b: self._statement(state, columns, b))
+        rows = await self._database.fetch_values(query)
         if not aggregates:
             return rows
         return [_convert(row, converters) for row in rows]
@@ -294,8 +291,8 @@ class QuerySet(QuerySQL[ModelT]):
             ]
             return sa.select(*exprs).select_from(inner)
 
-        query, params = self._prepared(("aggregate", tuple(aggregates.items())), build)
-        rows = await self._database.fetch_values(query, params)
+        query = self._prepared(("aggregate", tuple(aggregates.items())), build)
+        rows = await self._database.fetch_values(query)
         converters = [a.converter(columns[k]) for k, a in aggregates.items()]
         return dict(zip(aggregates, _convert(rows[0], converters), strict=True))
 

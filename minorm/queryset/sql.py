@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.sql.elements import ClauseElement
 
+from minorm.backends.compiler import BoundQuery
 from minorm.exceptions import (
     NotSupportedError,
     QuerySetError,
@@ -143,19 +144,28 @@ class QuerySQL(QueryBuilder[ModelT]):
         return cast("sa.CompoundSelect[Any]", _window(compound, state, binder))
 
     def _prepared(
-        self, kind: Hashable, build: Statement, state: QueryState | None = None
-    ) -> tuple[Query, dict[str, Any]]:
-        """The statement to run and its values: compiled once per shape of `state`."""
+        self,
+        kind: Hashable,
+        build: Statement,
+        state: QueryState | None = None,
+        extra: Sequence[Any] = (),
+    ) -> Query:
+        """The statement to run, with its values: compiled once per shape of `state`.
+
+        `build(binder)` takes a parameter from `binder` for every value, first the state's
+        (see `QueryState.values`), then those of `extra`, in that order.
+        """
         state = state or self._state
         database = self._database
         self._check_supported(state, database)
         values: list[Any] = []
         state.values(values)
+        values += extra
         shape = state.shape()
         if shape is None:  # a raw clause: SQLAlchemy's own cache takes over
-            return build(Binder(values)), {}
-        params = {f"p{i}": value for i, value in enumerate(values)}
-        return database.compiled((self.table, kind, shape), lambda: build(Binder())), params
+            return build(Binder(values))
+        compiled = database.compiled((self.table, kind, shape), lambda: build(Binder()))
+        return BoundQuery(compiled, compiled.bind_list(values))
 
     def _check_supported(self, state: QueryState, database: Database) -> None:
         if not isinstance(state.distinct, tuple) and state.for_update is None:
@@ -189,8 +199,7 @@ class QuerySQL(QueryBuilder[ModelT]):
 
     def sql(self) -> str:
         """The SQL `await qs` sends to the database, with placeholders for its values."""
-        query, params = self._rows_query(self._state)
-        compiled, _ = self._database.compile(query, params)
+        compiled, _ = self._database.compile(self._rows_query(self._state))
         return compiled.sql
 
     @property
@@ -200,7 +209,7 @@ class QuerySQL(QueryBuilder[ModelT]):
         database: Database = meta.database if name is None else meta.registry.get_database(name)
         return database
 
-    def _rows_query(self, state: QueryState) -> tuple[Query, dict[str, Any]]:
+    def _rows_query(self, state: QueryState) -> Query:
         columns = self._row_columns(state)
         return self._prepared("rows", lambda b: self._statement(state, columns, b), state)
 

@@ -72,18 +72,14 @@ async def update(qs: QuerySet[Any], values: dict[str, Any]) -> int:
 
     def build(binder: Binder) -> ClauseElement:
         where = [build_clause(table, node, binder) for node in state.where]
-        if binder.values is not None:  # not cached: the values go in the statement
-            return table.update().where(*where).values(row)
-        bound = {name: sa.bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
+        bound = {name: binder(table.c[name].type) for name in names}
         return table.update().where(*where).values(bound)
 
-    query, params = qs._prepared(("update", names), build)
-    if not isinstance(query, ClauseElement):
-        params.update({f"v_{name}": value for name, value in row.items()})
+    query = qs._prepared(("update", names), build, extra=tuple(row.values()))
     signals = model.meta.signals
     if signals.pre_update:
         await signals.pre_update.send(model, instance=qs, values=row)
-    count = int(await qs._database.execute(query, params) or 0)
+    count = int(await qs._database.execute(query) or 0)
     if signals.post_update:
         await signals.post_update.send(model, instance=qs, values=row, count=count)
     return count
@@ -96,12 +92,12 @@ async def delete(qs: QuerySet[Any]) -> int:
     def build(binder: Binder) -> ClauseElement:
         return table.delete().where(*[build_clause(table, node, binder) for node in state.where])
 
-    query, params = qs._prepared("delete", build)
+    query = qs._prepared("delete", build)
     model = cast("Any", qs.model)
     signals = model.meta.signals
     if signals.pre_delete:
         await signals.pre_delete.send(model, instance=qs)
-    count = int(await qs._database.execute(query, params) or 0)
+    count = int(await qs._database.execute(query) or 0)
     if signals.post_delete:
         await signals.post_delete.send(model, instance=qs, count=count)
     return count

@@ -138,3 +138,41 @@ def test_bind_columns_passes_one_array_per_column() -> None:
     assert query.bind_columns(["id", "name"], [])[1] == ([], [])
     with pytest.raises(ProgrammingError, match="statement takes"):
         query.bind_columns(["id"], [(1,)])
+
+
+def test_bind_list_reads_values_by_parameter_position() -> None:
+    compiler = Compiler(DIALECTS["sqlite"])
+    at = sa.bindparam("p1", type_=sa.DateTime)
+    query = compiler.shape(
+        "positional",
+        lambda: sa.select(t.c.id).where(
+            t.c.at > at, t.c.id == sa.bindparam("p0", type_=sa.Integer)
+        ),
+    )
+    stamp = datetime.datetime(2026, 12, 4, 23, 30)
+    # The SQL reads p1 first: the arguments follow the SQL, the DateTime bind processor applies.
+    assert query.bind_list([7, stamp]) == ("2026-12-04 23:30:00.000000", 7)
+    assert query.bind_list([7, stamp, "unused"]) == ("2026-12-04 23:30:00.000000", 7)
+    with pytest.raises(ProgrammingError, match="takes 2 values"):
+        query.bind_list([7])
+
+
+def test_bind_list_in_sequence_and_with_values_sqlalchemy_dropped() -> None:
+    compiler = Compiler(DIALECTS["postgresql"])
+    p0, p1 = sa.bindparam("p0", type_=sa.Integer), sa.bindparam("p1", type_=sa.String)
+    query = compiler.shape(
+        "in order", lambda: sa.select(t.c.id).where(t.c.id == p0, t.c.name == p1)
+    )
+    assert query.bind_list((1, "a")) == (1, "a")
+    # `name = :p0 AND false` compiles to `false`: p0's value is not sent.
+    dropped = compiler.shape(
+        "dropped", lambda: sa.select(t.c.id).where(sa.and_(t.c.name == p0, sa.false()))
+    )
+    assert dropped.names == ()
+    assert dropped.bind_list(["a"]) == ()
+
+
+def test_bind_list_refuses_parameters_not_named_by_position() -> None:
+    query = Compiler(DIALECTS["sqlite"]).text("SELECT * FROM t WHERE id = :id")
+    with pytest.raises(ProgrammingError, match="p0, p1"):
+        query.bind_list([1])
