@@ -22,11 +22,13 @@ import sqlite3
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 from minorm.backends.base import Capabilities
+from minorm.backends.pool import flag_option
 from minorm.exceptions import (
     ConfigurationError,
     DatabaseError,
@@ -54,6 +56,8 @@ _PROGRAMMING_MESSAGES = (
 INLINE_ROWS = 256
 """Rows a read returns from the event loop's thread; the thread fetches the rest."""
 
+# Query parameters of a `file:` URI that SQLite reads (https://sqlite.org/uri.html).
+_URI_PARAMETERS = ("cache", "immutable", "mode", "modeof", "nolock", "psow", "vfs")
 _CHECK_EVERY = 100  # SQLite VM instructions between two looks at the inline deadline
 _SLOW_SQL_KEPT = 512  # SQL texts remembered as too slow to run inline (then forgotten)
 
@@ -165,17 +169,21 @@ class SQLiteConnection:
     async def fetch(
         self, sql: str, args: Sequence[Any]
     ) -> tuple[list[Sequence[Any]], Sequence[str]]:
-        if self._budget and not self._busy and sql[:6].upper() == "SELECT":
-            if sql not in self._slow:
-                started = self._inline.start(self._conn._conn, sql, args, self._budget)
-                if started is not None:
-                    rows, description, more = started
-                    if more is not None:
-                        rows += await self._call(_fetch_rest, more)
-                    return rows, _names(description)
-                if len(self._slow) >= _SLOW_SQL_KEPT:
-                    self._slow.clear()
-                self._slow.add(sql)
+        if (
+            self._budget
+            and not self._busy
+            and sql[:6].upper() == "SELECT"
+            and sql not in self._slow
+        ):
+            started = self._inline.start(self._conn._conn, sql, args, self._budget)
+            if started is not None:
+                rows, description, more = started
+                if more is not None:
+                    rows += await self._call(_fetch_rest, more)
+                return rows, _names(description)
+            if len(self._slow) >= _SLOW_SQL_KEPT:
+                self._slow.clear()
+            self._slow.add(sql)
         rows, description = await self._call(_fetch, self._conn._conn, sql, args)
         return rows, _names(description)
 
@@ -242,10 +250,15 @@ class SQLiteBackend:
             named_enum_types=False,
             explain="EXPLAIN QUERY PLAN",
         )
-        self.busy_timeout = float(options.pop("timeout", 30.0))
+        self.busy_timeout = _seconds("timeout", options.pop("timeout", 30.0))
         self.inline_reads = _seconds("inline_reads", options.pop("inline_reads", 0.0005))
         self._slow: set[str] = set()  # SQL that ran out of inline time: straight to the thread
-        self.uri = bool(options.pop("uri", database.startswith("file:")))
+        self.uri = flag_option(url, "uri", options.pop("uri", database.startswith("file:")))
+        if self.uri:  # `sqlite:///file:app.db?mode=ro`: SQLite's own parameters go in the URI
+            given = {name: options.pop(name) for name in _URI_PARAMETERS if name in options}
+            if given:
+                self.path += ("&" if "?" in self.path else "?") + urlencode(given)
+                self.in_memory = self.in_memory or given.get("mode") == "memory"
         self._options = options
 
     async def open(self) -> SQLiteConnection:
@@ -257,6 +270,13 @@ class SQLiteBackend:
             check_same_thread=False,
             **self._options,
         )
+        try:
+            return await self._set_up(conn)
+        except BaseException:
+            await conn.close()  # or its thread keeps the process from exiting
+            raise
+
+    async def _set_up(self, conn: aiosqlite.Connection) -> SQLiteConnection:
         # SQLite's own lower()/upper() only fold ASCII; Python's fold every letter, as the
         # other backends do, so case-insensitive lookups agree everywhere.
         await conn.create_function("lower", 1, _lower, deterministic=True)
@@ -266,10 +286,7 @@ class SQLiteBackend:
         # LIKE is case-sensitive on the other backends (minorm's `contains` & co. are); the
         # case-insensitive lookups compare lower() of both sides instead.
         await wrapped.run("PRAGMA case_sensitive_like = ON")
-        wal = self.in_memory
-        if not self.in_memory:
-            rows, _ = await wrapped.fetch("PRAGMA journal_mode = WAL", ())
-            wal = bool(rows) and str(rows[0][0]).lower() == "wal"
+        wal = self.in_memory or await _use_wal(wrapped)
         # Without WAL a read can wait for a writer's lock: never on the event loop's thread.
         wrapped._budget = self.inline_reads if wal else 0.0
         return wrapped
@@ -306,6 +323,17 @@ class SQLiteBackend:
 
     def not_executed(self, exc: Exception) -> bool:
         return self.is_disconnect(exc)
+
+
+async def _use_wal(conn: SQLiteConnection) -> bool:
+    """Switch a file database to WAL; False when it stays in another journal mode."""
+    try:
+        rows, _ = await conn.fetch("PRAGMA journal_mode = WAL", ())
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc):
+            raise
+        return False  # opened read-only (`?mode=ro`): it keeps the mode it has
+    return bool(rows) and str(rows[0][0]).lower() == "wal"
 
 
 def _seconds(option: str, value: Any) -> float:
