@@ -58,7 +58,8 @@ def make_loader(levels: Sequence[Level]) -> Loader:
     The first level is the model built; every other one is the related object that fills
     its parent level's `field` (None when its primary key is NULL, as a LEFT JOIN gives).
     A level holding some of its model's columns only gives a partial instance. A foreign key
-    whose target is not one of the levels becomes a partial target holding the primary key.
+    whose target is not one of the levels becomes a partial target holding the primary key,
+    unless the level lists it in its `keys`: then it holds the key value itself.
     """
     scope: dict[str, Any] = {
         "new": object.__new__,
@@ -109,7 +110,9 @@ def _level(
     value = dict(variable)
     joined_fields = {field for field, _ in joined}
     for name in level.names:
-        if name not in joined_fields and getattr(fields.get(name), "to_partial", None):
+        if name in joined_fields or name in level.keys:
+            continue  # the joined object, or the key value for prefetch_related to replace
+        if getattr(fields.get(name), "to_partial", None):
             lines += _partial(fields[name], variable[name], f"{index}_{name}", scope)
     for field, child in joined:
         value[field] = f"o{child}"

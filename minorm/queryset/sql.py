@@ -217,14 +217,22 @@ class QuerySQL(QueryBuilder[ModelT]):
         """Builds a model from a row (with its select_related objects, or partial for only /
         defer); instances read with `using()` remember that database."""
         load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
-        if state.select_related or state.only is not None or state.defer:
+        filled: tuple[str, ...] = ()  # foreign keys prefetch_related fills: loaded bare
+        if state.prefetch_related:
+            filled = relation_paths(self.table).prefetched_keys(state.prefetch_related)
+        if state.select_related or state.only is not None or state.defer or filled:
             paths = relation_paths(self.table)
-            _, load = paths.layout(state.select_related, state.only, state.defer)
+            _, load = paths.layout(state.select_related, state.only, state.defer, filled)
         name = state.using
         if name is None:
             return load
 
-        keys = [n for n, f in self._meta.fields.items() if hasattr(f, "to_partial")]
+        joined = {path.partition("__")[0] for path in state.select_related}
+        keys = [
+            n
+            for n, f in self._meta.fields.items()
+            if hasattr(f, "to_partial") and (n not in filled or n in joined)
+        ]
         related = [*keys, *state.select_related]  # foreign keys: partial or joined objects
 
         def load_using(row: Sequence[Any]) -> ModelT:

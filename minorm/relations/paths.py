@@ -44,6 +44,9 @@ class Level(NamedTuple):
     parent: int
     """The index of the level whose `field` this one fills; -1 for the row's main model."""
     field: str
+    keys: frozenset[str] = frozenset()
+    """Foreign keys left as the key value itself, no partial instance built: the ones
+    `prefetch_related` replaces with the related objects right after loading."""
 
 
 LoaderFactory = Callable[[Sequence[Level]], Loader]
@@ -96,6 +99,10 @@ class ModelPaths:
     def check_prefetch(self, item: Any) -> None:
         """Raise QuerySetError for a prefetch whose path this model does not have."""
         prefetch.check(self.model, prefetch.as_prefetch(item))
+
+    def prefetched_keys(self, items: Sequence[Any]) -> tuple[str, ...]:
+        """The foreign keys that prefetching `items` fills (see `Level.keys`)."""
+        return prefetch.forward_keys(self.model, items)
 
     async def prefetch(self, instances: Sequence[Any], items: Sequence[Any]) -> None:
         """Load the related rows `items` name for `instances`, one query per relation."""
@@ -230,27 +237,36 @@ class ModelPaths:
         return LoadPlan(columns, build)
 
     def layout(
-        self, related: Sequence[str], only: Sequence[str] | None, defer: Sequence[str]
+        self,
+        related: Sequence[str],
+        only: Sequence[str] | None,
+        defer: Sequence[str],
+        keys: Sequence[str] = (),
     ) -> tuple[list[tuple[str, tuple[str, ...]]], Loader]:
-        """The fields loaded per path ("" for the model itself) and the row loader; checked
+        """The fields loaded per path ("" for the model itself) and the row loader, which
+        leaves the foreign keys `keys` as key values (see `Level.keys`); checked
         (QuerySetError) and cached per arguments."""
-        key = (tuple(related), None if only is None else tuple(only), tuple(defer))
+        key = (tuple(related), None if only is None else tuple(only), tuple(defer), tuple(keys))
         found = self._layouts.get(key)
         if found is None:
-            found = self._layouts[key] = self._layout(related, only, defer)
+            found = self._layouts[key] = self._layout(related, only, defer, keys)
         return found
 
     def _layout(
-        self, related: Sequence[str], only: Sequence[str] | None, defer: Sequence[str]
+        self,
+        related: Sequence[str],
+        only: Sequence[str] | None,
+        defer: Sequence[str],
+        keys: Sequence[str],
     ) -> tuple[list[tuple[str, tuple[str, ...]]], Loader]:
-        if not related and only is None and not defer:
+        if not related and only is None and not defer and not keys:
             return [("", tuple(self.table.c.keys()))], self.loader()
         wanted = _by_prefix(only) if only is not None else None
         unwanted = _by_prefix(defer)
         paths = _expand([*related, *(p for p in (wanted or {}) if p), *(p for p in unwanted if p)])
         names = _names(self.model, wanted, unwanted, "")
         layout = [("", names)]
-        levels = [Level(self.model, names, -1, "")]
+        levels = [Level(self.model, names, -1, "", frozenset(keys))]
         index = {"": 0}
         for path in paths:
             model, _ = self.join(

@@ -57,6 +57,22 @@ def check(model: type[Any], item: Prefetch) -> None:
         )
 
 
+def forward_keys(model: type[Any], items: Sequence[Any]) -> tuple[str, ...]:
+    """The foreign keys of `model` that prefetching `items` fills with the related objects.
+
+    The instances a prefetching query loads may hold these as key values instead of partial
+    instances: `_forward` turns every one of them into an object, the related one found or a
+    partial target.
+    """
+    relations = model.meta.relations
+    names: list[str] = []
+    for item in items:
+        relation = relations.get(as_prefetch(item).related_name.partition("__")[0])
+        if relation is not None and relation.kind == "forward" and relation.local not in names:
+            names.append(relation.local)
+    return tuple(names)
+
+
 def cache_of(instance: Any) -> dict[str, Any]:
     """The prefetched-objects cache of `instance` (created on first use)."""
     cache: dict[str, Any] = writable(instance).setdefault(PREFETCHED, {})
@@ -114,24 +130,40 @@ def _chunks(keys: list[Any]) -> list[list[Any]]:
 async def _forward(
     relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
 ) -> list[Any]:
-    name, pkname = relation.local, relation.target_pkname
+    # Each instance holds a partial or joined target, or the key value itself (`forward_keys`).
+    name, pkname, target = relation.local, relation.target_pkname, relation.target
     keys = {
-        related.__dict__[pkname]
+        value.__dict__[pkname] if isinstance(value, target) else value
         for instance in instances
-        if (related := instance.__dict__.get(name)) is not None
+        if (value := instance.__dict__.get(name)) is not None
     }
     by_pk: dict[Any, Any] = {}
     for chunk in _chunks(list(keys)):
         for obj in await queryset.filter(**{f"{pkname}__in": chunk}):
             by_pk[obj.__dict__[pkname]] = obj
     for instance in instances:
-        related = instance.__dict__.get(name)
-        obj = None if related is None else by_pk.get(related.__dict__[pkname])
+        values = instance.__dict__
+        value = values.get(name)
+        obj = None
+        if value is not None:
+            bare = not isinstance(value, target)
+            obj = by_pk.get(value if bare else value.__dict__[pkname])
+            if obj is not None and to_attr is None:
+                values[name] = obj
+            elif bare:
+                values[name] = _partial(instance, name, value)
         if to_attr is not None:
             cache_of(instance)[to_attr] = obj
-        elif obj is not None:
-            instance.__dict__[name] = obj
     return list(by_pk.values())
+
+
+def _partial(instance: Any, name: str, key: Any) -> Any:
+    """The partial target of `instance`'s foreign key `name`, read where `instance` was."""
+    partial = type(instance).meta.fields[name].to_partial(key)
+    using = read(instance).get(USING)
+    if using is not None:
+        partial._use_database(using)
+    return partial
 
 
 async def _reverse(

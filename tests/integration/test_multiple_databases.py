@@ -30,6 +30,7 @@ class Setup:
     replica: Database
     note: Any
     metric: Any
+    remark: Any
 
 
 def declare(main: Database, replica: Database) -> Setup:
@@ -54,7 +55,15 @@ def declare(main: Database, replica: Database) -> Setup:
         class Meta:
             tablename = "multi_metrics"
 
-    return Setup(models, main, replica, Note, Metric)
+    class Remark(minorm.Model):  # its table name stays out of `tables()`
+        note: Note = minorm.ForeignKey(Note, on_delete=minorm.CASCADE)
+        text: str = minorm.CharField(max_length=50)
+
+        class Meta:
+            registry = models
+            tablename = "remarks_multi"
+
+    return Setup(models, main, replica, Note, Metric, Remark)
 
 
 @pytest.fixture(params=PAIRS, ids=["-".join(pair) for pair in PAIRS])
@@ -180,3 +189,23 @@ async def test_instances_remember_the_database_they_came_from(setup: Setup) -> N
     assert await loaded.delete() == 1
     assert await setup.note.query.using("replica").count() == 0
     assert await setup.note.query.count() == 1
+
+
+async def test_prefetched_foreign_keys_stay_on_the_database_read(setup: Setup) -> None:
+    """A prefetch's queryset may leave a target out: that foreign key stays a partial
+    instance, which loads from the database its row was read from."""
+    await setup.registry.create_all(databases=(None, "replica"))
+    notes = setup.note.query.using("replica")
+    kept, dropped = await notes.bulk_create([{"text": "kept"}, {"text": "dropped"}])
+    remarks = setup.remark.query.using("replica")
+    await remarks.bulk_create([{"note": kept.pk, "text": "a"}, {"note": dropped.pk, "text": "b"}])
+    only_kept = minorm.Prefetch("note", queryset=notes.filter(text="kept"))
+    a, b = await remarks.order_by("text").prefetch_related(only_kept)
+    assert a.note.text == "kept"
+    assert isinstance(b.note, setup.note)
+    assert b.note.pk == dropped.pk
+    with pytest.raises(minorm.FieldNotLoaded):
+        _ = b.note.text
+    await b.note.load()  # from the replica: the main database has no notes at all
+    assert b.note.text == "dropped"
+    assert await setup.note.query.count() == 0

@@ -552,6 +552,39 @@ async def test_prefetch_related(filled: Blog, database: Database) -> None:
         list(by_title["Hello"].tags)
 
 
+async def test_prefetch_of_foreign_keys(filled: Blog, database: Database) -> None:
+    """A prefetched foreign key holds the full object; one the prefetch's queryset leaves out
+    stays a partial instance, and so does the field itself when `to_attr` takes the object."""
+    with database.record_statements() as log:
+        posts = await filled.post.query.order_by("title").prefetch_related("user", "editor")
+    assert len(log) == 3
+    assert [(p.title, p.user.name) for p in posts] == [
+        ("Async", "alice"),
+        ("Bob's", "bob"),
+        ("Hello", "alice"),
+    ]
+    assert posts[0].user is posts[2].user  # one instance per related row
+    assert [None if p.editor is None else p.editor.name for p in posts] == [None, None, "bob"]
+
+    only_bob = minorm.Prefetch("user", queryset=filled.user.query.filter(name="bob"))
+    posts = await filled.post.query.order_by("title").prefetch_related(only_bob)
+    assert posts[1].user.name == "bob"
+    alice = await filled.user.query.get(name="alice")
+    for post in (posts[0], posts[2]):
+        assert isinstance(post.user, filled.user)
+        assert post.user.pk == alice.pk
+        with pytest.raises(minorm.FieldNotLoaded):
+            _ = post.user.name
+
+    posts = await filled.post.query.order_by("title").prefetch_related(
+        minorm.Prefetch("user", to_attr="author")
+    )
+    assert [p.author.name for p in posts] == ["alice", "bob", "alice"]
+    assert [p.user.pk for p in posts] == [alice.pk, posts[1].author.pk, alice.pk]
+    with pytest.raises(minorm.FieldNotLoaded):
+        _ = posts[0].user.name
+
+
 async def test_prefetch_and_select_related_combine(filled: Blog, database: Database) -> None:
     with database.record_statements() as log:
         posts = await (
