@@ -112,14 +112,17 @@ class _Inline:
     ) -> tuple[list[Any], Any, sqlite3.Cursor | None] | None:
         self._deadline = time.perf_counter() + budget
         self._late = False
+        cursor = None
         conn.set_progress_handler(self, _CHECK_EVERY)
         try:
             cursor = conn.execute(sql, args)
             rows = cursor.fetchmany(INLINE_ROWS)
         except sqlite3.OperationalError:
-            if self._late:
-                return None
-            raise
+            if not self._late:
+                raise
+            if cursor is not None:
+                cursor.close()
+            return None
         finally:
             conn.set_progress_handler(None, 0)
         if len(rows) < INLINE_ROWS:
@@ -341,10 +344,14 @@ def _seconds(option: str, value: Any) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = -1.0
-    if not seconds >= 0:
+    if not seconds >= 0:  # NaN too
         raise ConfigurationError(
-            f"SQLite option {option}={value!r}: give a number of seconds (0 or more; 0 runs "
-            f"every read on the connection's thread)."
+            f"SQLite option {option}={value!r}: give a number of seconds, 0 or more"
+            + (
+                " (0 runs every read on the connection's thread)."
+                if option == "inline_reads"
+                else "."
+            )
         )
     return seconds
 
