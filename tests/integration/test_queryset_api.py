@@ -297,6 +297,27 @@ async def test_date_part_lookups(models: Models) -> None:
         item.query.filter(name__year=2024)
 
 
+async def test_in_lists_of_nearby_lengths_share_one_statement(
+    models: Models, database: Database
+) -> None:
+    item = models.item
+    by_price = {price: name for name, _, price, *_ in ITEMS}
+    prices = sorted(by_price)  # 3, 4, 5, 20, 30
+    await item.query.filter(price__in=prices[:3]).count()  # compiles the 4-value shape
+    cached = len(database._compiler._cache)
+    for count in (3, 4):
+        wanted = prices[:count]
+        found = await item.query.filter(price__in=wanted).order_by("price")
+        assert names(found) == [by_price[p] for p in wanted]
+        assert await item.query.filter(price__in=wanted).count() == count
+        left = await item.query.filter(price__not_in=wanted).order_by("price")
+        assert names(left) == [by_price[p] for p in prices[count:]]
+    assert len(database._compiler._cache) == cached + 2  # rows and NOT IN rows, 4 values each
+    assert names(await item.query.filter(price__in=prices).order_by("price")) == [
+        by_price[p] for p in prices
+    ]
+
+
 async def test_exact_and_in_are_case_sensitive_everywhere(models: Models) -> None:
     item = models.item
     assert names(await item.query.filter(name="apple")) == ["apple"]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import minorm
 from minorm import Q
 from minorm.lookups import escape_like, lookup
+from minorm.lookups.operators import padded_size
 from minorm.testing import assert_sql
 
 metadata = sa.MetaData()
@@ -37,6 +38,7 @@ SELECT = "SELECT people.id FROM people WHERE "
         ("name__icontains", "a", "lower(people.name) LIKE lower(?) ESCAPE '\\'"),
         ("name__istartswith", "a", "lower(people.name) LIKE lower(?) ESCAPE '\\'"),
         ("age__in", [1, 2], "people.age IN (?, ?)"),
+        ("age__in", [1, 2, 3], "people.age IN (?, ?, ?, ?)"),  # padded: see below
         ("age__not_in", [1], "(people.age NOT IN (?))"),
         ("age__ne", 1, "people.age != ?"),
         ("age__gte", 1, "people.age >= ?"),
@@ -142,3 +144,16 @@ def test_a_key_is_parsed_once_and_its_values_still_checked_each_time() -> None:
 
 def where_on(table: sa.Table, clause: sa.ColumnElement[bool]) -> sa.Select[tuple[int]]:
     return sa.select(table.c.id).where(clause)
+
+
+@pytest.mark.parametrize(
+    ("count", "size"),
+    [(0, 0), (1, 1), (2, 2), (3, 4), (5, 8), (8, 8), (9, 16), (4096, 4096), (4097, 4097)],
+)
+def test_in_lists_are_padded_to_a_few_lengths(count: int, size: int) -> None:
+    """Each list length compiles a statement of its own: padding by repeating the last value
+    (which changes neither IN nor NOT IN) keeps the lengths, and so the statements, few."""
+    assert padded_size(count) == size
+    compiled = where(lookup(people, "age__not_in", list(range(1, count + 1)))).compile()
+    expected = list(range(1, count + 1)) + [count] * (size - count)
+    assert list(compiled.params.values()) == expected
