@@ -130,13 +130,19 @@ def _chunks(keys: list[Any]) -> list[list[Any]]:
 async def _forward(
     relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
 ) -> list[Any]:
-    # Each instance holds a partial or joined target, or the key value itself (`forward_keys`).
+    # Each instance holds a partial or joined target, or the key value itself (`forward_keys`):
+    # which one is told by its type, checked once per type (isinstance() on a model is slow).
     name, pkname, target = relation.local, relation.target_pkname, relation.target
-    keys = {
-        value.__dict__[pkname] if isinstance(value, target) else value
-        for instance in instances
-        if (value := instance.__dict__.get(name)) is not None
-    }
+    bare: dict[type[Any], bool] = {}
+    keys: set[Any] = set()
+    for instance in instances:
+        value = instance.__dict__.get(name)
+        if value is not None:
+            kind = type(value)
+            is_key = bare.get(kind)
+            if is_key is None:
+                is_key = bare[kind] = not isinstance(value, target)
+            keys.add(value if is_key else value.__dict__[pkname])
     by_pk: dict[Any, Any] = {}
     for chunk in _chunks(list(keys)):
         for obj in await queryset.filter(**{f"{pkname}__in": chunk}):
@@ -146,11 +152,11 @@ async def _forward(
         value = values.get(name)
         obj = None
         if value is not None:
-            bare = not isinstance(value, target)
-            obj = by_pk.get(value if bare else value.__dict__[pkname])
+            is_key = bare[type(value)]
+            obj = by_pk.get(value if is_key else value.__dict__[pkname])
             if obj is not None and to_attr is None:
                 values[name] = obj
-            elif bare:
+            elif is_key:
                 values[name] = _partial(instance, name, value)
         if to_attr is not None:
             cache_of(instance)[to_attr] = obj
