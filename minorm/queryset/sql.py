@@ -218,10 +218,10 @@ class QuerySQL(QueryBuilder[ModelT]):
         defer); instances read with `using()` remember that database."""
         load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
         filled: tuple[str, ...] = ()  # foreign keys prefetch_related fills: loaded bare
-        if state.prefetch_related:
-            filled = relation_paths(self.table).prefetched_keys(state.prefetch_related)
-        if state.select_related or state.only is not None or state.defer or filled:
+        if state.select_related or state.only is not None or state.defer or state.prefetch_related:
             paths = relation_paths(self.table)
+            if state.prefetch_related:
+                filled = paths.prefetched_keys(state.prefetch_related)
             _, load = paths.layout(state.select_related, state.only, state.defer, filled)
         name = state.using
         if name is None:
