@@ -10,8 +10,8 @@ back costs 20 to 100 µs, several times what SQLite takes to find a row by its k
 SELECT first runs where it is awaited, for at most `inline_reads` seconds (default 0.0005)
 and `INLINE_ROWS` rows: one that finishes within both returns without a thread switch. One
 that takes longer is interrupted (SQLite's progress handler) and run again on the thread,
-and so is every later run of the same SQL; one with more rows leaves the rest of its rows
-to the thread, losing nothing. Writes, transaction control and reads while the thread is
+and later runs of the same SQL go to the thread for a while (`_SlowReads`); one with more
+rows leaves the rest of its rows to the thread, losing nothing. Writes, transaction control and reads while the thread is
 busy with the connection always go to the thread. Reads inline need WAL (or `:memory:`),
 where a reader never waits for a writer's lock.
 """
@@ -60,6 +60,7 @@ INLINE_ROWS = 256
 _URI_PARAMETERS = ("cache", "immutable", "mode", "modeof", "nolock", "psow", "vfs")
 _CHECK_EVERY = 100  # SQLite VM instructions between two looks at the inline deadline
 _SLOW_SQL_KEPT = 512  # SQL texts remembered as too slow to run inline (then forgotten)
+_LONGEST_WAIT = 1024  # runs on the thread before a read that was too slow is tried inline again
 
 
 def _fetch(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> tuple[list[Any], Any]:
@@ -132,6 +133,52 @@ class _Inline:
         return rows, cursor.description, cursor
 
 
+class _SlowReads:
+    """The SQL of reads that ran out of inline time, each sent to the thread for a while.
+
+    One interruption may be chance (the process paused, a cold page cache), so a read is tried
+    inline again after one run on the thread; each further interruption doubles the wait, up
+    to `_LONGEST_WAIT` runs, so a read that is slow for good wastes at most one budget per
+    that many runs. A read that finishes inline is forgiven. At most `_SLOW_SQL_KEPT` texts
+    are kept (then all are forgotten).
+    """
+
+    __slots__ = ("_waits",)
+
+    def __init__(self) -> None:
+        self._waits: dict[str, list[int]] = {}  # SQL -> [runs left on the thread, last wait]
+
+    def __len__(self) -> int:
+        return len(self._waits)
+
+    def runs_left(self, sql: str) -> int:
+        """How many more runs of `sql` go straight to the thread."""
+        entry = self._waits.get(sql)
+        return 0 if entry is None else entry[0]
+
+    def may_start(self, sql: str) -> bool:
+        """Whether this run of `sql` may start inline (counting a run on the thread if not)."""
+        entry = self._waits.get(sql)
+        if entry is None or not entry[0]:
+            return True
+        entry[0] -= 1
+        return False
+
+    def interrupted(self, sql: str) -> None:
+        entry = self._waits.get(sql)
+        if entry is None:
+            if len(self._waits) >= _SLOW_SQL_KEPT:
+                self._waits.clear()
+            self._waits[sql] = [1, 1]
+        else:
+            wait = min(entry[1] * 2, _LONGEST_WAIT)
+            entry[0] = entry[1] = wait
+
+    def finished(self, sql: str) -> None:
+        if self._waits:
+            self._waits.pop(sql, None)
+
+
 async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
     # aiosqlite runs each call on the connection's thread; its `_execute` sends one function
     # there, so a statement and its fetch cost one thread hop instead of three.
@@ -149,7 +196,7 @@ class SQLiteConnection:
 
     __slots__ = ("_budget", "_busy", "_closed", "_conn", "_inline", "_slow")
 
-    def __init__(self, conn: aiosqlite.Connection, budget: float, slow: set[str]) -> None:
+    def __init__(self, conn: aiosqlite.Connection, budget: float, slow: _SlowReads) -> None:
         self._conn = conn
         self._closed = False
         self._budget = budget
@@ -176,17 +223,16 @@ class SQLiteConnection:
             self._budget
             and not self._busy
             and sql[:6].upper() == "SELECT"
-            and sql not in self._slow
+            and self._slow.may_start(sql)
         ):
             started = self._inline.start(self._conn._conn, sql, args, self._budget)
             if started is not None:
+                self._slow.finished(sql)
                 rows, description, more = started
                 if more is not None:
                     rows += await self._call(_fetch_rest, more)
                 return rows, _names(description)
-            if len(self._slow) >= _SLOW_SQL_KEPT:
-                self._slow.clear()
-            self._slow.add(sql)
+            self._slow.interrupted(sql)
         rows, description = await self._call(_fetch, self._conn._conn, sql, args)
         return rows, _names(description)
 
@@ -255,7 +301,7 @@ class SQLiteBackend:
         )
         self.busy_timeout = _seconds("timeout", options.pop("timeout", 30.0))
         self.inline_reads = _seconds("inline_reads", options.pop("inline_reads", 0.0005))
-        self._slow: set[str] = set()  # SQL that ran out of inline time: straight to the thread
+        self._slow = _SlowReads()  # reads that ran out of inline time
         self.uri = flag_option(url, "uri", options.pop("uri", database.startswith("file:")))
         if self.uri:  # `sqlite:///file:app.db?mode=ro`: SQLite's own parameters go in the URI
             given = {name: options.pop(name) for name in _URI_PARAMETERS if name in options}

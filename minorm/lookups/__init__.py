@@ -234,6 +234,14 @@ def column_condition(table: sa.Table, key: str, value: Any) -> Filter:
     return Condition(key, column.key, transform, op, token, values)
 
 
+def key_in(table: sa.Table, name: str, keys: Iterable[Any]) -> Condition:
+    """The `name__in=keys` filter for keys already of the column's type (read back from the
+    database, as prefetch_related's are): resolved and padded like the lookup, not checked."""
+    column = resolve_column(table, name)
+    token, values = OPERATORS["in"].prepare(keys)
+    return Condition(f"{name}__in", column.key, None, "in", token, values)
+
+
 def _parse_key(table: sa.Table, key: str) -> tuple[sa.Column[Any], str | None, str, Operator]:
     """The column, date transform, lookup name and operator of `field__transform__op`;
     QuerySetError naming the valid choices when a part is unknown."""

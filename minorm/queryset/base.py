@@ -28,6 +28,7 @@ from minorm.lookups import (
     Joins,
     Q,
     build_clause,
+    key_in,
     relation_paths,
     to_filters,
 )
@@ -63,6 +64,18 @@ class QuerySet(QuerySQL[ModelT]):
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
+
+    async def fetch_in(self, field: str, keys: Sequence[Any]) -> list[ModelT]:
+        """This queryset's rows whose `field` holds one of `keys`, which are values read back
+        from the database (prefetch_related's parent or related keys): taken as they are,
+        without the type check `filter(field__in=...)` makes."""
+        self._uncombined("fetch_in")
+        if not keys:
+            return []
+        state = self._state
+        return await self._fetch(
+            state.evolve(where=(*state.where, key_in(self.table, field, keys)))
+        )
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()

@@ -133,31 +133,27 @@ async def _forward(
     # Each instance holds a partial or joined target, or the key value itself (`forward_keys`):
     # which one is told by its type, checked once per type (isinstance() on a model is slow).
     name, pkname, target = relation.local, relation.target_pkname, relation.target
-    bare: dict[type[Any], bool] = {}
-    keys: set[Any] = set()
-    for instance in instances:
-        value = instance.__dict__.get(name)
-        if value is not None:
-            kind = type(value)
-            is_key = bare.get(kind)
-            if is_key is None:
-                is_key = bare[kind] = not isinstance(value, target)
-            keys.add(value if is_key else value.__dict__[pkname])
+    held = [instance.__dict__.get(name) for instance in instances]
+    objects = {kind for kind in set(map(type, held)) if issubclass(kind, target)}
+    keys = [v.__dict__[pkname] if type(v) in objects else v for v in held] if objects else held
+    wanted = set(keys)
+    wanted.discard(None)
     by_pk: dict[Any, Any] = {}
-    for chunk in _chunks(list(keys)):
-        for obj in await queryset.filter(**{f"{pkname}__in": chunk}):
+    for chunk in _chunks(list(wanted)):
+        for obj in await queryset.fetch_in(pkname, chunk):
             by_pk[obj.__dict__[pkname]] = obj
-    for instance in instances:
-        values = instance.__dict__
-        value = values.get(name)
-        obj = None
-        if value is not None:
-            is_key = bare[type(value)]
-            obj = by_pk.get(value if is_key else value.__dict__[pkname])
-            if obj is not None and to_attr is None:
-                values[name] = obj
-            elif is_key:
-                values[name] = _partial(instance, name, value)
+    get = by_pk.get
+    for instance, value, key in zip(instances, held, keys, strict=True):
+        if key is None:
+            if to_attr is not None:
+                cache_of(instance)[to_attr] = None
+            continue
+        obj = get(key)
+        if obj is not None and to_attr is None:
+            instance.__dict__[name] = obj
+            continue
+        if type(value) not in objects:  # a bare key: the related row is gone, or in to_attr
+            instance.__dict__[name] = _partial(instance, name, key)
         if to_attr is not None:
             cache_of(instance)[to_attr] = obj
     return list(by_pk.values())
@@ -180,7 +176,7 @@ async def _reverse(
     found: list[Any] = []
     back = relation.remote
     for chunk in _chunks(list(by_pk)):
-        for child in await queryset.filter(**{f"{back}__in": chunk}):
+        for child in await queryset.fetch_in(back, chunk):
             parent = child.__dict__.get(back)
             if parent is None:
                 continue

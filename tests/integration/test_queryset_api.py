@@ -318,6 +318,24 @@ async def test_in_lists_of_nearby_lengths_share_one_statement(
     ]
 
 
+async def test_fetch_in_reads_the_rows_holding_the_keys(models: Models) -> None:
+    item = models.item
+    ids = {i.name: i.id for i in await item.query.all()}
+    fruit = item.query.filter(category="fruit").order_by("name")
+    wanted = [ids["pear"], ids["saw"], ids["apple"]]
+    assert names(await fruit.fetch_in("id", wanted)) == ["apple", "pear"]  # and the filter
+    assert names(await item.query.order_by("-price").fetch_in("price", [3, 20, 30])) == [
+        "saw",
+        "hammer",
+        "apple",
+    ]
+    assert await item.query.fetch_in("id", []) == []
+    with pytest.raises(minorm.QuerySetError, match="Unknown field 'nope' on qs_items"):
+        await item.query.fetch_in("nope", [1])
+    with pytest.raises(minorm.QuerySetError, match=r"fetch_in\(\) cannot be applied"):
+        await fruit.union(item.query).fetch_in("id", wanted)
+
+
 async def test_exact_and_in_are_case_sensitive_everywhere(models: Models) -> None:
     item = models.item
     assert names(await item.query.filter(name="apple")) == ["apple"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -60,12 +61,43 @@ async def test_a_slow_read_is_interrupted_and_run_on_the_thread(
     opened: tuple[SQLiteBackend, SQLiteConnection],
 ) -> None:
     backend, conn = opened
-    for _ in range(2):
+    waits = []
+    for _ in range(6):
         rows, _ = await conn.fetch(SLOW, ())
         thread, count = rows[0]
         assert count == 300000
         assert thread != threading.get_ident()
-    assert backend._slow == {SLOW}  # remembered: the second run went to the thread at once
+        waits.append(backend._slow.runs_left(SLOW))
+    # Interrupted, then one run straight on the thread, interrupted again, then two, ...
+    assert waits == [1, 0, 2, 1, 0, 4]
+    assert len(backend._slow) == 1
+
+
+async def test_a_read_slow_by_chance_is_tried_inline_again(
+    opened: tuple[SQLiteBackend, SQLiteConnection],
+) -> None:
+    backend, conn = opened
+    pauses = [0.01]  # the first call stalls, as a paused process or a cold page cache would
+
+    def stall() -> int:
+        if pauses:
+            time.sleep(pauses.pop())
+        return 1
+
+    await conn.raw.create_function("stall", 0, stall)
+    sql = (
+        "SELECT thread_id(), stall(), (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+        "SELECT x + 1 FROM c WHERE x < 2000) SELECT count(*) FROM c)"
+    )
+    threads = []
+    for _ in range(3):
+        rows, _ = await conn.fetch(sql, ())
+        assert rows[0][1:] == (1, 2000)
+        threads.append(rows[0][0] == threading.get_ident())
+    # Interrupted and re-run on the thread; the next run on the thread; then inline again.
+    assert threads == [False, False, True]
+    assert backend._slow.runs_left(sql) == 0
+    assert len(backend._slow) == 0  # forgiven
 
 
 async def test_a_long_read_returns_every_row_in_order(
