@@ -58,7 +58,7 @@ INLINE_ROWS = 256
 
 # Query parameters of a `file:` URI that SQLite reads (https://sqlite.org/uri.html).
 _URI_PARAMETERS = ("cache", "immutable", "mode", "modeof", "nolock", "psow", "vfs")
-_CHECK_EVERY = 100  # SQLite VM instructions between two looks at the inline deadline
+_CHECK_EVERY = 1000  # SQLite VM instructions between two looks at the inline deadline
 _SLOW_SQL_KEPT = 512  # SQL texts remembered as too slow to run inline (then forgotten)
 _LONGEST_WAIT = 1024  # runs on the thread before a read that was too slow is tried inline again
 
