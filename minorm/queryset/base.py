@@ -53,29 +53,36 @@ class QuerySet(QuerySQL[ModelT]):
 
     # -- running -----------------------------------------------------------------------------
 
-    async def _fetch(self, state: QueryState) -> list[ModelT]:
+    async def _fetch(self, state: QueryState, bare: tuple[str, ...] = ()) -> list[ModelT]:
         if state.group_by and not set(self._meta.pknames) <= set(state.group_by):
             raise QuerySetError(
                 "A grouped queryset returns groups, not model rows: read it with "
                 "values(fields, **aggregates), values_list(...) or count()."
             )
         rows = await self._database.fetch_values(self._rows_query(state))
-        instances = _load_rows(self._loader(state), rows)
+        instances = _load_rows(self._loader(state, bare), rows)
         if state.prefetch_related and instances:
             await relation_paths(self.table).prefetch(instances, state.prefetch_related)
         return instances
 
-    async def fetch_in(self, field: str, keys: Sequence[Any]) -> list[ModelT]:
+    async def fetch_in(
+        self, field: str, keys: Sequence[Any], *, key_values: bool = False
+    ) -> list[ModelT]:
         """This queryset's rows whose `field` holds one of `keys`, which are values read back
         from the database (prefetch_related's parent or related keys): taken as they are,
-        without the type check `filter(field__in=...)` makes."""
+        without the type check `filter(field__in=...)` makes.
+
+        With `key_values=True` and `field` a foreign key, each instance holds the key value
+        itself in `field`, not a partial instance: for a caller that puts the related object
+        there, as prefetch_related does (a `select_related` object stays an object).
+        """
         self._uncombined("fetch_in")
         if not keys:
             return []
         state = self._state
-        return await self._fetch(
-            state.evolve(where=(*state.where, key_in(self.table, field, keys)))
-        )
+        node = key_in(self.table, field, keys)
+        bare = (field,) if key_values and field in self._meta.relations else ()
+        return await self._fetch(state.evolve(where=(*state.where, node)), bare)
 
     def __await__(self) -> Generator[Any, None, list[ModelT]]:
         return self._fetch(self._state).__await__()

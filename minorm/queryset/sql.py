@@ -213,15 +213,24 @@ class QuerySQL(QueryBuilder[ModelT]):
         columns = self._row_columns(state)
         return self._prepared("rows", lambda b: self._statement(state, columns, b), state)
 
-    def _loader(self, state: QueryState) -> Callable[[Sequence[Any]], ModelT]:
+    def _loader(
+        self, state: QueryState, bare: tuple[str, ...] = ()
+    ) -> Callable[[Sequence[Any]], ModelT]:
         """Builds a model from a row (with its select_related objects, or partial for only /
-        defer); instances read with `using()` remember that database."""
+        defer); instances read with `using()` remember that database. The foreign keys
+        `bare`, and those `prefetch_related` fills, hold key values (see `Level.keys`)."""
         load: Callable[[Sequence[Any]], ModelT] = self._meta.loader
-        filled: tuple[str, ...] = ()  # foreign keys prefetch_related fills: loaded bare
-        if state.select_related or state.only is not None or state.defer or state.prefetch_related:
+        filled = bare
+        if (
+            state.select_related
+            or state.only is not None
+            or state.defer
+            or state.prefetch_related
+            or bare
+        ):
             paths = relation_paths(self.table)
             if state.prefetch_related:
-                filled = paths.prefetched_keys(state.prefetch_related)
+                filled += paths.prefetched_keys(state.prefetch_related)
             _, load = paths.layout(state.select_related, state.only, state.defer, filled)
         name = state.using
         if name is None:

@@ -171,17 +171,26 @@ def _partial(instance: Any, name: str, key: Any) -> Any:
 async def _reverse(
     relation: Relation, instances: Sequence[Any], queryset: QuerySet[Any], to_attr: str | None
 ) -> list[Any]:
-    by_pk = {instance.pk: instance for instance in instances}
-    groups: dict[Any, list[Any]] = {pk: [] for pk in by_pk}
+    # The children hold their foreign key to the parents as the key value (`key_values`), or
+    # as a joined object where the queryset asked for it with select_related.
+    local, back = relation.local, relation.remote
+    by_key = {instance.__dict__[local]: instance for instance in instances}
+    groups: dict[Any, list[Any]] = {key: [] for key in by_key}
     found: list[Any] = []
-    back = relation.remote
-    for chunk in _chunks(list(by_pk)):
-        for child in await queryset.fetch_in(back, chunk):
-            parent = child.__dict__.get(back)
-            if parent is None:
-                continue
-            key = parent.pk
-            child.__dict__[back] = by_pk[key]  # the full parent, not a partial copy
+    joined: dict[type[Any], bool] = {}  # per type of value: a joined parent, not a key
+    for chunk in _chunks(list(by_key)):
+        for child in await queryset.fetch_in(back, chunk, key_values=True):
+            values = child.__dict__
+            key = values.get(back)
+            if key is None:
+                continue  # left out with only()/defer()
+            kind = type(key)
+            is_object = joined.get(kind)
+            if is_object is None:
+                is_object = joined[kind] = issubclass(kind, relation.model)
+            if is_object:
+                key = key.__dict__[local]
+            values[back] = by_key[key]  # the full parent, not a partial copy
             groups[key].append(child)
             found.append(child)
     _store(relation, instances, groups, to_attr)
@@ -194,7 +203,8 @@ async def _many_to_many(
     through = relation.through_table
     target = relation.target_table
     link = through.c[relation.through_local]
-    groups: dict[Any, list[Any]] = {instance.pk: [] for instance in instances}
+    key = relation.local
+    groups: dict[Any, list[Any]] = {instance.__dict__[key]: [] for instance in instances}
     found: list[Any] = []
     query, build = queryset.query_plan()
     joined = query.add_columns(link).join(
@@ -220,8 +230,9 @@ def _store(
     groups: dict[Any, list[Any]],
     to_attr: str | None,
 ) -> None:
+    key = relation.local
     for instance in instances:
-        related = groups[instance.pk]
+        related = groups[instance.__dict__[key]]
         if to_attr is None:
             cache_of(instance)[relation.name] = related
         elif relation.many:

@@ -585,6 +585,29 @@ async def test_prefetch_of_foreign_keys(filled: Blog, database: Database) -> Non
         _ = posts[0].user.name
 
 
+async def test_reverse_prefetch_gives_each_child_its_full_parent(
+    filled: Blog, database: Database
+) -> None:
+    joined = minorm.Prefetch("posts", queryset=filled.post.query.select_related("user", "editor"))
+    for prefetch in ("posts", joined):
+        users = await filled.user.query.order_by("name").prefetch_related(prefetch)
+        alice, bob, _ = users
+        assert sorted(p.title for p in alice.posts) == ["Async", "Hello"]
+        assert all(p.user is alice for p in alice.posts)
+        assert [p.user for p in bob.posts] == [bob]
+    editors = {p.title: p.editor and p.editor.name for p in alice.posts}
+    assert editors == {"Async": None, "Hello": "bob"}  # select_related of the Prefetch kept
+
+    # fetch_in(key_values=True), the prefetch's read, leaves the bare key; fetch_in() a partial.
+    by_title = filled.post.query.order_by("title")
+    posts = await by_title.fetch_in("user", [alice.pk], key_values=True)
+    assert [(p.title, p.user) for p in posts] == [("Async", alice.pk), ("Hello", alice.pk)]
+    posts = await by_title.fetch_in("user", [alice.pk, bob.pk])
+    assert [p.title for p in posts] == ["Async", "Bob's", "Hello"]
+    assert all(isinstance(p.user, filled.user) for p in posts)
+    assert [p.user.pk for p in posts] == [alice.pk, bob.pk, alice.pk]
+
+
 async def test_prefetch_and_select_related_combine(filled: Blog, database: Database) -> None:
     with database.record_statements() as log:
         posts = await (
