@@ -31,7 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 from minorm.exceptions import QuerySetError
 from minorm.lookups.operators import OPERATORS as OPERATORS
-from minorm.lookups.operators import TRANSFORMS, Operator, value_type
+from minorm.lookups.operators import TRANSFORMS, Operator, padded, value_type
 from minorm.lookups.operators import Binder as Binder
 from minorm.lookups.operators import Clause as Clause
 from minorm.lookups.operators import escape_like as escape_like
@@ -238,8 +238,8 @@ def key_in(table: sa.Table, name: str, keys: Iterable[Any]) -> Condition:
     """The `name__in=keys` filter for keys already of the column's type (read back from the
     database, as prefetch_related's are): resolved and padded like the lookup, not checked."""
     column = resolve_column(table, name)
-    token, values = OPERATORS["in"].prepare(keys)
-    return Condition(f"{name}__in", column.key, None, "in", token, values)
+    size, values = padded(tuple(keys))
+    return Condition(f"{name}__in", column.key, None, "in", size, values)
 
 
 def _parse_key(table: sa.Table, key: str) -> tuple[sa.Column[Any], str | None, str, Operator]:

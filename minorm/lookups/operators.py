@@ -136,13 +136,18 @@ def _sequence(op: str) -> Callable[[Any], tuple[Hashable, tuple[Any, ...]]]:
     def prepare(value: Any) -> tuple[Hashable, tuple[Any, ...]]:
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
             raise QuerySetError(f"The {op!r} lookup takes a list of values, not {value!r}.")
-        values = tuple(value)
-        size = padded_size(len(values))
-        if size > len(values):  # repeating a value changes neither IN nor NOT IN
-            values += (values[-1],) * (size - len(values))
-        return size, values
+        return padded(tuple(value))
 
     return prepare
+
+
+def padded(values: tuple[Any, ...]) -> tuple[int, tuple[Any, ...]]:
+    """The length an `in`/`not_in` list is sent with (`padded_size`), and the list padded to
+    it by repeating its last value, which changes neither IN nor NOT IN."""
+    size = padded_size(len(values))
+    if size > len(values):
+        values += (values[-1],) * (size - len(values))
+    return size, values
 
 
 PAD_UP_TO = 4096

@@ -124,9 +124,8 @@ class QueryBuilder(Generic[ModelT]):
         Takes relation paths (`"posts_set"`, `"tags__owner"`) and `Prefetch(...)` objects.
         """
         paths = relation_paths(self.table)
-        for item in lookups:
-            paths.check_prefetch(item)
-        return self._with(prefetch_related=self._state.prefetch_related + lookups)
+        items = tuple(paths.prefetch_item(item) for item in lookups)
+        return self._with(prefetch_related=self._state.prefetch_related + items)
 
     def only(self, *names: str) -> Self:
         """Load only these fields (and the primary key): the others raise FieldNotLoaded when

@@ -96,9 +96,12 @@ class ModelPaths:
 
     # -- prefetch_related ---------------------------------------------------------------
 
-    def check_prefetch(self, item: Any) -> None:
-        """Raise QuerySetError for a prefetch whose path this model does not have."""
-        prefetch.check(self.model, prefetch.as_prefetch(item))
+    def prefetch_item(self, item: Any) -> prefetch.Prefetch:
+        """`item` (a relation path or a `Prefetch`) as a checked `Prefetch`; QuerySetError for
+        a path this model does not have."""
+        wanted = prefetch.as_prefetch(item)
+        prefetch.check(self.model, wanted)
+        return wanted
 
     def prefetched_keys(self, items: Sequence[Any]) -> tuple[str, ...]:
         """The foreign keys that prefetching `items` fills (see `Level.keys`)."""
