@@ -258,14 +258,20 @@ class QuerySQL(QueryBuilder[ModelT]):
         return load_using
 
 
+# "No limit", written out: for an OFFSET alone SQLite's compiler would embed a LIMIT value (-1)
+# as a parameter of its own, which the shape cache does not supply. Every backend takes it.
+_NO_LIMIT = sa.literal_column(str(2**63 - 1))
+
+
 def _window(query: Any, state: QueryState, binder: Binder) -> Any:
     if state.limit is not None:
         query = query.limit(binder(sa.Integer()))
+    elif state.offset is not None:
+        query = query.limit(_NO_LIMIT)
     if state.offset is not None:
         query = query.offset(binder(sa.Integer()))
     elif state.limit is not None:
-        # Written out: SQLite's LIMIT would otherwise embed an OFFSET value the shape cache
-        # does not supply.
+        # Written out, for the same reason: SQLite's LIMIT would embed an OFFSET value.
         query = query.offset(sa.literal_column("0"))
     return query
 

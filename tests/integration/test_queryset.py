@@ -151,6 +151,9 @@ async def test_order_limit_offset(person: Any) -> None:
         "100% real", "CAFÉ Über", "Alice", "bob", "a_b", "",
     ]  # fmt: skip
     assert [p.name for p in await by_age.limit(2).offset(1)] == ["CAFÉ Über", "Alice"]
+    assert [p.name for p in await by_age.offset(3)] == ["bob", "a_b", ""]  # no limit
+    assert await by_age.offset(4).count() == 2
+    assert await by_age.offset(5).values_list("name", flat=True) == [""]
     assert [p.age for p in await person.query.order_by("age").filter(age__gte=30)] == [30, 35, 40]
 
 
