@@ -72,14 +72,19 @@ class QuerySet(QuerySQL[ModelT]):
         from the database (prefetch_related's parent or related keys): taken as they are,
         without the type check `filter(field__in=...)` makes.
 
-        With `key_values=True` and `field` a foreign key, each instance holds the key value
-        itself in `field`, not a partial instance: for a caller that puts the related object
-        there, as prefetch_related does (a `select_related` object stays an object).
+        `field` is loaded even where `only()` or `defer()` leave it out. With
+        `key_values=True` and `field` a foreign key, each instance holds the key value itself
+        in `field`, not a partial instance: for a caller that puts the related object there,
+        as prefetch_related does (a `select_related` object stays an object).
         """
         self._uncombined("fetch_in")
         if not keys:
             return []
         state = self._state
+        if state.only is not None and field not in state.only:
+            state = state.evolve(only=(*state.only, field))
+        elif field in state.defer:
+            state = state.evolve(defer=tuple(name for name in state.defer if name != field))
         node = key_in(self.table, field, keys)
         bare = (field,) if key_values and field in self._meta.relations else ()
         return await self._fetch(state.evolve(where=(*state.where, node)), bare)

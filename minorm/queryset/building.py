@@ -51,6 +51,11 @@ class QueryBuilder(Generic[ModelT]):
     def __repr__(self) -> str:
         return f"<QuerySet of {getattr(self.model, '__name__', self.model)}: {self._state}>"
 
+    @property
+    def state(self) -> QueryState:
+        """The frozen `QueryState` this queryset runs (each chained call makes a new one)."""
+        return self._state
+
     # -- building ----------------------------------------------------------------------------
 
     @property
@@ -123,9 +128,8 @@ class QueryBuilder(Generic[ModelT]):
 
         Takes relation paths (`"posts_set"`, `"tags__owner"`) and `Prefetch(...)` objects.
         """
-        paths = relation_paths(self.table)
-        items = tuple(paths.prefetch_item(item) for item in lookups)
-        return self._with(prefetch_related=self._state.prefetch_related + items)
+        items = relation_paths(self.table).prefetch_items(self._state.prefetch_related + lookups)
+        return self._with(prefetch_related=items)
 
     def only(self, *names: str) -> Self:
         """Load only these fields (and the primary key): the others raise FieldNotLoaded when

@@ -260,7 +260,7 @@ class QuerySQL(QueryBuilder[ModelT]):
 
 # "No limit", written out: for an OFFSET alone SQLite's compiler would embed a LIMIT value (-1)
 # as a parameter of its own, which the shape cache does not supply. Every backend takes it.
-_NO_LIMIT = sa.literal_column(str(2**63 - 1))
+_NO_LIMIT: sa.ColumnElement[int] = sa.literal_column(str(2**63 - 1))
 
 
 def _window(query: Any, state: QueryState, binder: Binder) -> Any:

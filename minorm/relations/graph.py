@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from minorm.exceptions import QuerySetError
+
 RelationKind = Literal["forward", "reverse", "m2m"]
 
 
@@ -78,8 +80,33 @@ def pk_value(value: Any) -> Any:
     return value
 
 
-def pk_values(value: Any) -> Any:
-    """`pk_value` of a value or of each item of a list, tuple or set."""
+def related_keys(relation: Relation, key: str, value: Any) -> Any:
+    """The value of the filter `key=value` on `relation`, with every model instance in it (the
+    value itself, or each item of a list, tuple or set) replaced by its primary key.
+
+    QuerySetError for an instance of another model than the relation's target, or an unsaved
+    one: its key would match the wrong rows (or, being None, none at all).
+    """
     if isinstance(value, list | tuple | set | frozenset):
-        return [pk_value(item) for item in value]
-    return pk_value(value)
+        return [_related_key(relation, key, item) for item in value]
+    return _related_key(relation, key, value)
+
+
+def _related_key(relation: Relation, key: str, value: Any) -> Any:
+    kind = type(value)
+    if not (hasattr(kind, "meta") and hasattr(kind, "model_fields")):
+        return value
+    target = relation.target
+    where = f"filter({key}=...) on {relation.model.__name__}"
+    if not isinstance(value, target):
+        raise QuerySetError(
+            f"{where}: {relation.name!r} leads to {target.__name__}, not {kind.__name__}; "
+            f"pass a {target.__name__} or its primary key."
+        )
+    pk = value.pk
+    if pk is None or (isinstance(pk, dict) and None in pk.values()):
+        raise QuerySetError(
+            f"{where}: the {target.__name__} given is not saved (it has no primary key); "
+            f"save it first."
+        )
+    return pk

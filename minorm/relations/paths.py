@@ -30,7 +30,7 @@ from minorm.lookups import (
     condition,
 )
 from minorm.relations import prefetch
-from minorm.relations.graph import Relation, pk_values
+from minorm.relations.graph import Relation, related_keys
 
 Loader = Callable[[Sequence[Any]], Any]
 
@@ -96,12 +96,10 @@ class ModelPaths:
 
     # -- prefetch_related ---------------------------------------------------------------
 
-    def prefetch_item(self, item: Any) -> prefetch.Prefetch:
-        """`item` (a relation path or a `Prefetch`) as a checked `Prefetch`; QuerySetError for
-        a path this model does not have."""
-        wanted = prefetch.as_prefetch(item)
-        prefetch.check(self.model, wanted)
-        return wanted
+    def prefetch_items(self, items: Sequence[Any]) -> tuple[prefetch.Prefetch, ...]:
+        """`items` (relation paths and `Prefetch`es) as checked `Prefetch` objects (see
+        `prefetch.checked`)."""
+        return prefetch.checked(self.model, items)
 
     def prefetched_keys(self, items: Sequence[Any]) -> tuple[str, ...]:
         """The foreign keys that prefetching `items` fills (see `Level.keys`)."""
@@ -122,16 +120,16 @@ class ModelPaths:
         op_only = rest == "" or (first in OPERATORS and not _is_field(relation.target, first))
         if relation.kind == "forward":
             if op_only:
-                return column_condition(
-                    self.table, f"{relation.local}__{rest or 'exact'}", pk_values(value)
-                )
+                keys = related_keys(relation, key, value)
+                return column_condition(self.table, f"{relation.local}__{rest or 'exact'}", keys)
             return Related(name, condition(target, rest, value))
         if rest == "isnull":
             # NOT (pk IN (keys that have a related row)) for "has none".
             return Node("AND", bool(value), (Related(name, None),))
         if op_only:
-            key = f"{relation.target_pkname}__{rest or 'exact'}"
-            return Related(name, column_condition(target, key, pk_values(value)))
+            keys = related_keys(relation, key, value)
+            inner = f"{relation.target_pkname}__{rest or 'exact'}"
+            return Related(name, column_condition(target, inner, keys))
         return Related(name, condition(target, rest, value))
 
     def build(self, node: Related, binder: Binder) -> Clause:

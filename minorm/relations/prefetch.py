@@ -39,8 +39,41 @@ def as_prefetch(item: str | Prefetch) -> Prefetch:
     raise QuerySetError(f"prefetch_related() takes relation names or Prefetch(...), not {item!r}.")
 
 
-def check(model: type[Any], item: Prefetch) -> None:
-    """Raise QuerySetError naming the valid relations when `item`'s path is unknown."""
+def checked(model: type[Any], items: Sequence[Any]) -> tuple[Prefetch, ...]:
+    """`items` (relation paths and `Prefetch`es, in order) as checked `Prefetch` objects.
+
+    QuerySetError, naming the fix, for: an unknown relation; a queryset over another model, or
+    one with a limit, an offset or a union (they would apply to the related rows of all the
+    parents together, not to each one's); a `to_attr` the model already uses for something
+    else, or that two items share; and a queryset for a path an earlier item already loaded
+    (the later one would replace what the earlier one loaded below it).
+    """
+    found: list[Prefetch] = []
+    loaded: set[str] = set()  # relation paths filled on the instances by the items so far
+    targets: set[tuple[str, str]] = set()  # (path of the parent level, to_attr)
+    for item in items:
+        wanted = as_prefetch(item)
+        owner = _check_path(model, wanted)
+        path = wanted.related_name
+        parent = path.rpartition("__")[0]
+        if wanted.to_attr is not None:
+            _check_to_attr(owner, wanted, (parent, wanted.to_attr) in targets)
+            targets.add((parent, wanted.to_attr))
+        elif wanted.queryset is not None and path in loaded:
+            raise QuerySetError(
+                f"Prefetch({path!r}, queryset=...) comes after a lookup that already loads "
+                f"{path!r}; put the Prefetch first, so the later lookups use its rows."
+            )
+        parts = path.split("__")
+        last = len(parts) if wanted.to_attr is None else len(parts) - 1
+        loaded.update("__".join(parts[: end + 1]) for end in range(last))
+        found.append(wanted)
+    return tuple(found)
+
+
+def _check_path(model: type[Any], item: Prefetch) -> type[Any]:
+    """Check `item`'s path and queryset; return the model owning its last relation."""
+    owner = model
     for part in item.related_name.split("__"):
         relations = model.meta.relations
         if part not in relations:
@@ -49,11 +82,47 @@ def check(model: type[Any], item: Prefetch) -> None:
                 f"prefetch_related: {model.__name__} has no relation {part!r} "
                 f"(in {item.related_name!r}); its relations are: {valid}."
             )
-        model = relations[part].target
-    if item.queryset is not None and item.queryset.model is not model:
+        owner, model = model, relations[part].target
+    queryset = item.queryset
+    if queryset is None:
+        return owner
+    name = f"Prefetch({item.related_name!r})"
+    if queryset.model is not model:
         raise QuerySetError(
-            f"Prefetch({item.related_name!r}): the queryset is over {item.queryset.model.__name__}"
-            f", but the relation leads to {model.__name__}."
+            f"{name}: the queryset is over {queryset.model.__name__}, but the relation leads "
+            f"to {model.__name__}."
+        )
+    state = queryset.state
+    if state.combined:
+        raise QuerySetError(
+            f"{name}: the queryset is a union, intersection or difference, which prefetching "
+            f"cannot narrow to each parent's rows; write it as one filter with Q objects "
+            f"(`|`, `&`, `~`) instead."
+        )
+    if state.windowed:
+        raise QuerySetError(
+            f"{name}: the queryset has a limit or offset, which would apply to the "
+            f"{model.__name__} rows of all the parents together, not to each parent's; leave "
+            f"it out and slice each parent's list instead."
+        )
+    return owner
+
+
+def _check_to_attr(owner: type[Any], item: Prefetch, repeated: bool) -> None:
+    name = item.to_attr
+    assert name is not None
+    taken = name in owner.model_fields or name in owner.meta.relations or hasattr(owner, name)
+    if taken or repeated or not name.isidentifier() or name.startswith("_"):
+        why = (
+            "another Prefetch already uses it"
+            if repeated and not taken
+            else f"{owner.__name__} already has an attribute of that name"
+            if taken
+            else "it is not a public attribute name"
+        )
+        raise QuerySetError(
+            f"Prefetch({item.related_name!r}, to_attr={name!r}): {why}; choose another "
+            f"to_attr, such as {item.related_name.rpartition('__')[2] + '_list'!r}."
         )
 
 
@@ -80,47 +149,45 @@ def cache_of(instance: Any) -> dict[str, Any]:
 
 
 async def prefetch(model: type[Any], instances: Sequence[Any], items: Sequence[Any]) -> None:
-    """Run every prefetch of `items` for `instances` (all of class `model`)."""
+    """Run every prefetch of `items` (as `checked` returns them) for `instances` (all of class
+    `model`). A relation path loaded once is not loaded again: "a__b" after "a" (or "a__c")
+    goes on from the objects "a" found."""
+    loaded: dict[str, list[Any]] = {}  # relation path -> the objects it put on the instances
     for item in items:
         wanted = as_prefetch(item)
-        await _prefetch(model, instances, wanted.related_name.split("__"), wanted)
+        await _prefetch(model, instances, wanted.related_name.split("__"), wanted, loaded, "")
 
 
 async def _prefetch(
-    model: type[Any], instances: Sequence[Any], parts: list[str], item: Prefetch
+    model: type[Any],
+    instances: Sequence[Any],
+    parts: list[str],
+    item: Prefetch,
+    loaded: dict[str, list[Any]],
+    prefix: str,
 ) -> None:
     if not instances:
         return
     relation: Relation = model.meta.relations[parts[0]]
+    path = prefix + parts[0]
     last = len(parts) == 1
-    queryset = item.queryset if last and item.queryset is not None else relation.target.query
-    using = read(instances[0]).get(USING)
-    if using is not None and item.queryset is None:
-        queryset = queryset.using(using)  # the related rows live where the parents were read
     to_attr = item.to_attr if last else None
-    cached = None if last else _cached(relation, instances)
-    if cached is not None:
-        found = cached  # `a` was prefetched already (by "a" before "a__b"): reuse it
-    elif relation.kind == "forward":
-        found = await _forward(relation, instances, queryset, to_attr)
-    elif relation.kind == "reverse":
-        found = await _reverse(relation, instances, queryset, to_attr)
-    else:
-        found = await _many_to_many(relation, instances, queryset, to_attr)
+    found = loaded.get(path) if to_attr is None else None
+    if found is None:
+        queryset = item.queryset if last and item.queryset is not None else relation.target.query
+        using = read(instances[0]).get(USING)
+        if using is not None and queryset.state.using is None:
+            queryset = queryset.using(using)  # the related rows live where the parents were read
+        if relation.kind == "forward":
+            found = await _forward(relation, instances, queryset, to_attr)
+        elif relation.kind == "reverse":
+            found = await _reverse(relation, instances, queryset, to_attr)
+        else:
+            found = await _many_to_many(relation, instances, queryset, to_attr)
+        if to_attr is None:
+            loaded[path] = found
     if not last:
-        await _prefetch(relation.target, found, parts[1:], item)
-
-
-def _cached(relation: Relation, instances: Sequence[Any]) -> list[Any] | None:
-    if relation.kind == "forward":
-        return None
-    found: list[Any] = []
-    for instance in instances:
-        cache = read(instance).get(PREFETCHED, {})
-        if relation.name not in cache:
-            return None
-        found.extend(cache[relation.name])
-    return found
+        await _prefetch(relation.target, found, parts[1:], item, loaded, path + "__")
 
 
 def _chunks(keys: list[Any]) -> list[list[Any]]:
@@ -183,7 +250,7 @@ async def _reverse(
             values = child.__dict__
             key = values.get(back)
             if key is None:
-                continue  # left out with only()/defer()
+                continue  # no parent: cannot be one of `chunk`'s, but keep to the contract
             kind = type(key)
             is_object = joined.get(kind)
             if is_object is None:

@@ -859,6 +859,15 @@ async def test_related_objects_follow_using(tmp_path: Any) -> None:
         assert await Book.query.using("replica").filter(tags__isnull=False).count() == 1
         fetched = await Author.query.using("replica").prefetch_related("books__tags")
         assert [len(b.tags) for a in fetched for b in a.books] == [1]
+        # A Prefetch queryset of its own reads where the parents were read, too.
+        on_main = await Author.query.get(name="on main")
+        await on_main.books.create()  # a book on main with the same key as the replica's
+        ordered = minorm.Prefetch("books", queryset=Book.query.order_by("id"))
+        fetched = await Author.query.using("replica").prefetch_related(ordered)
+        assert [(b.pk, b.author.name) for a in fetched for b in a.books] == [(1, "on replica")]
+        to_author = minorm.Prefetch("author", queryset=Author.query.order_by("id"))
+        books = await Book.query.using("replica").prefetch_related(to_author)
+        assert [b.author.name for b in books] == ["on replica"]
 
 
 async def test_manager_and_prefetch_errors(filled: Blog) -> None:
