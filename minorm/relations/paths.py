@@ -73,6 +73,7 @@ class ModelPaths:
         self._make_loader = make_loader
         self._loader: Loader | None = None
         self._layouts: dict[Any, tuple[list[tuple[str, tuple[str, ...]]], Loader]] = {}
+        self._prefetches: dict[tuple[str, ...], tuple[prefetch.Prefetch, ...]] = {}
 
     @property
     def relations(self) -> dict[str, Relation]:
@@ -96,10 +97,15 @@ class ModelPaths:
 
     # -- prefetch_related ---------------------------------------------------------------
 
-    def prefetch_items(self, items: Sequence[Any]) -> tuple[prefetch.Prefetch, ...]:
+    def prefetch_items(self, items: tuple[Any, ...]) -> tuple[prefetch.Prefetch, ...]:
         """`items` (relation paths and `Prefetch`es) as checked `Prefetch` objects (see
-        `prefetch.checked`)."""
-        return prefetch.checked(self.model, items)
+        `prefetch.checked`); cached when they are all paths, the usual case."""
+        if not all(type(item) is str for item in items):
+            return prefetch.checked(self.model, items)
+        found = self._prefetches.get(items)
+        if found is None:
+            found = self._prefetches[items] = prefetch.checked(self.model, items)
+        return found
 
     def prefetched_keys(self, items: Sequence[Any]) -> tuple[str, ...]:
         """The foreign keys that prefetching `items` fills (see `Level.keys`)."""
