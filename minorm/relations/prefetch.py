@@ -249,15 +249,16 @@ async def _reverse(
         for child in await queryset.fetch_in(back, chunk, key_values=True):
             values = child.__dict__
             key = values.get(back)
-            if key is None:
-                continue  # no parent: cannot be one of `chunk`'s, but keep to the contract
             kind = type(key)
             is_object = joined.get(kind)
             if is_object is None:
                 is_object = joined[kind] = issubclass(kind, relation.model)
             if is_object:
                 key = key.__dict__[local]
-            values[back] = by_key[key]  # the full parent, not a partial copy
+            parent = by_key.get(key)
+            if parent is None:
+                continue  # the database matched a key Python does not (a NULL key, say)
+            values[back] = parent  # the full parent, not a partial copy
             groups[key].append(child)
             found.append(child)
     _store(relation, instances, groups, to_attr)
