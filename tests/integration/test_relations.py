@@ -405,6 +405,21 @@ async def test_related_lookup_with_instances_q_and_exclude(filled: Blog) -> None
 async def test_unknown_relation_path_names_the_choices(filled: Blog) -> None:
     with pytest.raises(minorm.QuerySetError, match="valid fields"):
         filled.post.query.filter(user__nickname="x")
+    # The model, not its table; its fields, then its relations of every kind, each once.
+    post_choices = "valid fields: id, pk, title; relations: comments_set, editor, tags, user."
+    with pytest.raises(
+        minorm.QuerySetError, match=f"^Unknown field 'usr' on Post; {post_choices}$"
+    ):
+        filled.post.query.filter(usr__name="x")
+    user_choices = "valid fields: id, name, pk; relations: comments, edited, posts, profile."
+    with pytest.raises(
+        minorm.QuerySetError, match=f"^Unknown field 'nickname' on User; {user_choices}$"
+    ):
+        filled.post.query.filter(user__nickname="x")
+    with pytest.raises(
+        minorm.QuerySetError, match=f"^Unknown field 'nope' on Post; {post_choices}$"
+    ):
+        filled.post.query.order_by("-nope")
     with pytest.raises(minorm.QuerySetError, match="unknown field 'nickname'"):
         filled.post.query.order_by("user__nickname")
     with pytest.raises(minorm.QuerySetError, match="has no relation 'owner'"):
