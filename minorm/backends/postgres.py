@@ -170,7 +170,8 @@ class PostgresBackend:
         if isinstance(exc, asyncpg.PostgresError):
             sqlstate = getattr(exc, "sqlstate", None) or ""
             cls = _SQLSTATE_CLASSES.get(sqlstate[:2], DatabaseError)
-            return cls(_message(exc))
+            # asyncpg's own text already ends with the DETAIL and HINT lines.
+            return cls(str(exc))
         if isinstance(exc, asyncpg.exceptions.DataError):
             return DataError(str(exc))
         if isinstance(exc, asyncpg.InterfaceError) and _TOO_MANY_ARGUMENTS in str(exc):
@@ -229,9 +230,3 @@ MAX_ARGUMENTS = 32767  # the wire protocol counts parameters in 16 bits
 
 def _identity(value: Any) -> Any:
     return value
-
-
-def _message(exc: asyncpg.PostgresError) -> str:
-    detail = getattr(exc, "detail", None)
-    text = str(exc)
-    return f"{text}\nDETAIL: {detail}" if detail else text

@@ -88,6 +88,14 @@ class RelationPaths(Protocol):
     `table.info[PATHS]`.
     """
 
+    @property
+    def model(self) -> type[Any]:
+        """The model whose table this is (error messages name it)."""
+
+    @property
+    def relations(self) -> Mapping[str, Any]:
+        """The model's relations (forward, reverse and many-to-many) by name."""
+
     def handles(self, name: str) -> bool:
         """Whether `name` is a relation (forward, reverse or many-to-many) of the model."""
 
@@ -102,6 +110,24 @@ def relation_paths(table: sa.FromClause) -> Any:
     """The `RelationPaths` of a model table (None for a table that is no model's)."""
     info = getattr(table, "info", None)
     return None if info is None else info.get(PATHS)
+
+
+def owner_name(table: sa.Table) -> str:
+    """What error messages call `table`: its model's class name, else the table's name."""
+    paths = relation_paths(table)
+    return table.name if paths is None else str(paths.model.__name__)
+
+
+def field_choices(table: sa.Table) -> str:
+    """`valid fields: ...; relations: ...` for an error about a name not found on `table`:
+    the model's fields, then its relations (forward, reverse and many-to-many) if it has
+    any, each sorted and each name once (a foreign key is listed as a relation)."""
+    paths = relation_paths(table)
+    relations = set() if paths is None else set(paths.relations)
+    choices = f"valid fields: {', '.join(sorted({'pk', *table.c.keys()} - relations))}"
+    if relations:
+        choices += f"; relations: {', '.join(sorted(relations))}"
+    return choices
 
 
 class Joins:
@@ -197,8 +223,7 @@ def resolve_column(table: sa.Table, name: str) -> sa.Column[Any]:
     column: sa.Column[Any] | None = columns.get(name)
     if column is not None:
         return column
-    valid = ", ".join(sorted(["pk", *table.c.keys()]))
-    raise QuerySetError(f"Unknown field {name!r} on {table.name}; valid fields: {valid}.")
+    raise QuerySetError(f"Unknown field {name!r} on {owner_name(table)}; {field_choices(table)}.")
 
 
 def condition(table: sa.Table, key: str, value: Any) -> Filter:
@@ -344,14 +369,14 @@ def _converted(
     except pydantic.ValidationError as exc:
         problem = exc.errors(include_url=False)[0]["msg"]
         raise QuerySetError(
-            f"Bad value {value!r} in {key!r} on {table.name}: {problem}. The field "
+            f"Bad value {value!r} in {key!r} on {owner_name(table)}: {problem}. The field "
             f"{column.key!r} holds {python_type.__name__} values."
         ) from None
 
 
 def _composite_pk(table: sa.Table, rest: list[str], value: Any) -> Node:
     if rest not in ([], ["exact"]) or not isinstance(value, Mapping):
-        raise QuerySetError(f"{table.name} has a composite key: filter pk with a dict.")
+        raise QuerySetError(f"{owner_name(table)} has a composite key: filter pk with a dict.")
     columns = table.primary_key.columns
     return Node("AND", False, tuple(condition(table, c.key, value[c.key]) for c in columns))
 

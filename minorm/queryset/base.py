@@ -235,7 +235,7 @@ class QuerySet(QuerySQL[ModelT]):
         Keyword aggregates add computed columns: on a `group_by` queryset one per group,
         `qs.group_by("team").values("team", n=Count())`.
         """
-        names = self._names(fields, default=not aggregates)
+        names = self._names(fields, default=not aggregates, why="values")
         rows = await self._projected(names, aggregates)
         keys = [*names, *aggregates]
         return [dict(zip(keys, row, strict=True)) for row in rows]
@@ -244,7 +244,7 @@ class QuerySet(QuerySQL[ModelT]):
         self, fields: str | Sequence[str] | None = None, *, flat: bool = False
     ) -> list[Any]:
         """The rows as tuples of `fields`; with `flat=True` and one field, the bare values."""
-        names = self._names(fields, default=True)
+        names = self._names(fields, default=True, why="values_list")
         if flat and len(names) != 1:
             raise QuerySetError("values_list(flat=True) takes exactly one field.")
         rows = await self._projected(names, {})
@@ -252,15 +252,15 @@ class QuerySet(QuerySQL[ModelT]):
             return [row[0] for row in rows]
         return [tuple(row) for row in rows]
 
-    def _names(self, fields: str | Sequence[str] | None, *, default: bool) -> list[str]:
+    def _names(self, fields: str | Sequence[str] | None, *, default: bool, why: str) -> list[str]:
         if fields is None:
             return [column.key for column in self.table.columns] if default else []
         names = [fields] if isinstance(fields, str) else list(fields)
         if not names:
-            raise QuerySetError("values() needs at least one field name.")
+            raise QuerySetError(f"{why}() needs at least one field name.")
         joins = Joins(self.table)
         for name in names:
-            self._column(name, joins, why="values")  # checks
+            self._column(name, joins, why=why)  # checks
         return [name if "__" in name else str(self._column(name).key) for name in names]
 
     async def _projected(
@@ -291,7 +291,7 @@ class QuerySet(QuerySQL[ModelT]):
             )
         if aggregate.field == "*" and isinstance(aggregate, Count):  # rows, not a field
             return self.table.primary_key.columns[0]
-        return self._column(aggregate.field)
+        return self._column(aggregate.field, why=f"{type(aggregate).__name__}({aggregate.field!r})")
 
     async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
         """Compute aggregates over the rows: `aggregate(total=Sum("price"), n=Count())`."""

@@ -169,13 +169,13 @@ class QueryBuilder(Generic[ModelT]):
             return self._with(distinct=True)
         names = tuple(str(name) for name in fields)
         for name in names:
-            self._column(name)
+            self._column(name, why="distinct")
         return self._with(distinct=names)
 
     def group_by(self, *fields: str) -> Self:
         """GROUP BY the fields, for `values(...)` with aggregates and `count()` (of groups)."""
         for name in fields:
-            self._column(name)
+            self._column(name, why="group_by")
         return self._with(group_by=fields)
 
     def select_for_update(
@@ -229,10 +229,11 @@ class QueryBuilder(Generic[ModelT]):
         self, name: str, joins: Joins | None = None, *, why: str = "order_by"
     ) -> sa.ColumnElement[Any]:
         """The column `name` stands for; a relation path (`user__name`) joins what it
-        crosses into `joins` (to-many relations only for `values`)."""
-        if "__" in name:
-            column: sa.ColumnElement[Any] = relation_paths(self.table).column(
-                name, joins or Joins(self.table), allow_many=why == "values", why=why
+        crosses into `joins` (to-many relations only for `values` and `values_list`)."""
+        paths = relation_paths(self.table)
+        if "__" in name or paths.handles(name):  # a relation: its own message when refused
+            column: sa.ColumnElement[Any] = paths.column(
+                name, joins or Joins(self.table), allow_many=why in _PROJECTING, why=why
             )
             return column
         return resolve_column(self.table, name)
@@ -274,6 +275,10 @@ class QueryBuilder(Generic[ModelT]):
         return self._with(
             combined=parts, where=(), order_by=(), limit=None, offset=None, distinct=False
         )
+
+
+# The methods whose rows may repeat, one per related row, when a path crosses a to-many relation.
+_PROJECTING = frozenset({"values", "values_list"})
 
 
 def _non_negative(what: str, count: int) -> int:

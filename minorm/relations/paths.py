@@ -28,6 +28,7 @@ from minorm.lookups import (
     build_clause,
     column_condition,
     condition,
+    field_choices,
 )
 from minorm.relations import prefetch
 from minorm.relations.graph import Relation, related_keys
@@ -176,19 +177,11 @@ class ModelPaths:
         model, outer, prefix = self.model, False, ""
         for part in parts:
             relation = _relation(model, part, why)
-            if why == "select_related" and relation.kind != "forward":
-                raise QuerySetError(
-                    f"select_related follows foreign keys and one-to-one fields; "
-                    f"{model.__name__}.{part} is a reverse relation: use "
-                    f"prefetch_related({prefix + part!r})."
-                )
-            if relation.many and not allow_many:
-                raise QuerySetError(
-                    f"{why}: {model.__name__}.{part} is a to-many relation and would repeat "
-                    f"rows; only foreign keys and one-to-one fields can be followed here "
-                    f"(use prefetch_related({prefix + part!r}) to load related rows)."
-                )
             key = prefix + part
+            if why in _LOADING and relation.kind != "forward":
+                raise _not_joined(relation, key, why)
+            if relation.many and not allow_many:
+                raise _to_many(relation, key, why)
             outer = outer or relation.nullable or relation.many
             found = joins.get(key)
             if found is None:
@@ -209,15 +202,18 @@ class ModelPaths:
             name = meta.pknames[0]
         relation = meta.relations.get(name)
         if relation is not None and relation.kind != "forward":
+            if relation.many and not allow_many:
+                raise _to_many(relation, path, why)
+            kind = "a to-many relation" if relation.many else _KINDS[relation.kind]
+            repeat = " (one row per related row, so rows repeat)" if relation.many else ""
             raise QuerySetError(
-                f"{why}: {path!r} names the relation {model.__name__}.{name}; name one of its "
-                f"fields instead, e.g. '{path}__{relation.target_pkname}'."
+                f"{why}: {path!r} names {model.__name__}.{name}, {kind}; name one of its "
+                f"fields instead, e.g. '{path}__{_example_field(relation.target)}'{repeat}."
             )
         if name not in source.c:
-            valid = ", ".join(sorted(["pk", *meta.require_table().c.keys(), *meta.relations]))
             raise QuerySetError(
                 f"{why}: unknown field {parts[-1]!r} in {path!r} on {model.__name__}; "
-                f"valid names: {valid}."
+                f"{field_choices(meta.require_table())}."
             )
         column: sa.ColumnElement[Any] = source.c[name]
         return column
@@ -270,15 +266,13 @@ class ModelPaths:
             return [("", tuple(self.table.c.keys()))], self.loader()
         wanted = _by_prefix(only) if only is not None else None
         unwanted = _by_prefix(defer)
-        paths = _expand([*related, *(p for p in (wanted or {}) if p), *(p for p in unwanted if p)])
+        paths = _origins(related, wanted or {}, unwanted)
         names = _names(self.model, wanted, unwanted, "")
         layout = [("", names)]
         levels = [Level(self.model, names, -1, "", frozenset(keys))]
         index = {"": 0}
-        for path in paths:
-            model, _ = self.join(
-                path.split("__"), Joins(self.table), allow_many=False, why="select_related"
-            )
+        for path, why in paths.items():
+            model, _ = self.join(path.split("__"), Joins(self.table), allow_many=False, why=why)
             level = _names(model, wanted, unwanted, path)
             parent, _, field = path.rpartition("__")
             index[path] = len(levels)
@@ -299,18 +293,22 @@ def _names(
     chosen = keys
     pknames = set(model.meta.pknames)
     if wanted is not None and path in wanted:
-        _check_names(model, wanted[path], keys, "only")
+        _check_names(model, wanted[path], keys, "only", path)
         chosen = [k for k in keys if k in wanted[path] or k in pknames]
     if path in unwanted:
-        _check_names(model, unwanted[path], keys, "defer")
+        _check_names(model, unwanted[path], keys, "defer", path)
         if unwanted[path] & pknames:
             raise QuerySetError(f"defer(): the primary key of {model.__name__} is always loaded.")
         chosen = [k for k in chosen if k not in unwanted[path]]
     return tuple(chosen)
 
 
-def _check_names(model: type[Any], names: set[str], keys: list[str], why: str) -> None:
+def _check_names(model: type[Any], names: set[str], keys: list[str], why: str, path: str) -> None:
     unknown = sorted(names - set(keys) - {"pk"})
+    for name in unknown:
+        relation = model.meta.relations.get(name)
+        if relation is not None and relation.kind != "forward":
+            raise _not_joined(relation, f"{path}__{name}" if path else name, why)
     if unknown:
         raise QuerySetError(
             f"{why}(): unknown field(s) {', '.join(map(repr, unknown))} on {model.__name__}; "
@@ -326,14 +324,52 @@ def _by_prefix(paths: Sequence[str]) -> dict[str, set[str]]:
     return grouped
 
 
-def _expand(paths: Sequence[str]) -> list[str]:
-    """Every path with its parents first: `a__b` -> `a`, `a__b`; each once, in order."""
-    expanded: dict[str, None] = {}
-    for path in paths:
-        parts = path.split("__")
-        for end in range(1, len(parts) + 1):
-            expanded["__".join(parts[:end])] = None
-    return list(expanded)
+def _origins(
+    related: Sequence[str], wanted: dict[str, set[str]], unwanted: dict[str, set[str]]
+) -> dict[str, str]:
+    """Every path to join, parents first (`a__b` -> `a`, `a__b`), each once, in order, with
+    the method that asked for it first (error messages name it)."""
+    origins: dict[str, str] = {}
+    only, defer = [p for p in wanted if p], [p for p in unwanted if p]
+    for why, paths in (("select_related", related), ("only", only), ("defer", defer)):
+        for path in paths:
+            parts = path.split("__")
+            for end in range(1, len(parts) + 1):
+                origins.setdefault("__".join(parts[:end]), why)
+    return origins
+
+
+# The methods that load related objects by joining: they follow forward relations only.
+_LOADING = frozenset({"select_related", "only", "defer"})
+_KINDS = {"reverse": "a reverse relation", "m2m": "a many-to-many relation"}
+
+
+def _not_joined(relation: Relation, path: str, why: str) -> QuerySetError:
+    """The error for a reverse or many-to-many relation given to a method that joins."""
+    return QuerySetError(
+        f"{why}() follows foreign keys and one-to-one fields; "
+        f"{relation.model.__name__}.{relation.name} is {_KINDS[relation.kind]}: "
+        f"use prefetch_related({path!r})."
+    )
+
+
+def _to_many(relation: Relation, path: str, why: str) -> QuerySetError:
+    """The error for a to-many relation where only single rows can be followed."""
+    return QuerySetError(
+        f"{why}: {relation.model.__name__}.{relation.name} is a to-many relation and would "
+        f"repeat rows; only foreign keys and one-to-one fields can be followed here "
+        f"(use prefetch_related({path!r}) to load related rows)."
+    )
+
+
+def _example_field(model: type[Any]) -> str:
+    """A field of `model` to suggest in a message: its first plain field, else its key."""
+    meta = model.meta
+    columns = meta.require_table().columns
+    plain = [c.key for c in columns if c.key not in meta.relations and c.key not in meta.pknames]
+    names = plain or list(meta.pknames)
+    name: str = names[0]
+    return name
 
 
 def _relation(model: type[Any], name: str, why: str) -> Relation:

@@ -495,6 +495,18 @@ async def test_errors_are_translated_with_the_driver_error_as_cause(db: Database
     assert await db.fetch_val("SELECT 1") == 1
 
 
+@pytest.mark.backends("postgresql")
+async def test_postgres_error_text_has_one_detail_line(db: Database) -> None:
+    await db.execute(uniques.insert().values(code="x"))
+    one_detail = (
+        r'^duplicate key value violates unique constraint "\w+"\n'
+        r"DETAIL:  Key \(code\)=\(x\) already exists\.$"
+    )
+    with pytest.raises(IntegrityError, match=one_detail) as caught:
+        await db.execute(uniques.insert().values(code="x"))
+    assert str(caught.value).count("DETAIL") == 1
+
+
 async def test_password_never_shown(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
     secret = "s3cr3t-Pa55"
     from minorm.url import DatabaseURL

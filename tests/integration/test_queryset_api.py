@@ -330,7 +330,7 @@ async def test_fetch_in_reads_the_rows_holding_the_keys(models: Models) -> None:
         "apple",
     ]
     assert await item.query.fetch_in("id", []) == []
-    with pytest.raises(minorm.QuerySetError, match="Unknown field 'nope' on qs_items"):
+    with pytest.raises(minorm.QuerySetError, match="Unknown field 'nope' on Item; valid fields: "):
         await item.query.fetch_in("nope", [1])
     with pytest.raises(minorm.QuerySetError, match=r"fetch_in\(\) cannot be applied"):
         await fruit.union(item.query).fetch_in("id", wanted)

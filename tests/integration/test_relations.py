@@ -3,6 +3,7 @@ against the rows it stores."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -405,6 +406,21 @@ async def test_related_lookup_with_instances_q_and_exclude(filled: Blog) -> None
 async def test_unknown_relation_path_names_the_choices(filled: Blog) -> None:
     with pytest.raises(minorm.QuerySetError, match="valid fields"):
         filled.post.query.filter(user__nickname="x")
+    # The model, not its table; its fields, then its relations of every kind, each once.
+    post_choices = "valid fields: id, pk, title; relations: comments_set, editor, tags, user."
+    with pytest.raises(
+        minorm.QuerySetError, match=f"^Unknown field 'usr' on Post; {post_choices}$"
+    ):
+        filled.post.query.filter(usr__name="x")
+    user_choices = "valid fields: id, name, pk; relations: comments, edited, posts, profile."
+    with pytest.raises(
+        minorm.QuerySetError, match=f"^Unknown field 'nickname' on User; {user_choices}$"
+    ):
+        filled.post.query.filter(user__nickname="x")
+    with pytest.raises(
+        minorm.QuerySetError, match=f"^Unknown field 'nope' on Post; {post_choices}$"
+    ):
+        filled.post.query.order_by("-nope")
     with pytest.raises(minorm.QuerySetError, match="unknown field 'nickname'"):
         filled.post.query.order_by("user__nickname")
     with pytest.raises(minorm.QuerySetError, match="has no relation 'owner'"):
@@ -415,6 +431,119 @@ async def test_unknown_relation_path_names_the_choices(filled: Blog) -> None:
         filled.user.query.select_related("profile")
     with pytest.raises(minorm.QuerySetError, match="to-many"):
         filled.user.query.order_by("posts__title")
+
+
+def exactly(message: str) -> str:
+    """A `match=` pattern for the whole message, taken literally."""
+    return f"^{re.escape(message)}$"
+
+
+async def test_to_many_relation_is_named_as_such(filled: Blog) -> None:
+    # order_by (and distinct, group_by, aggregates) refuse a to-many relation with one message,
+    # whether it is named alone or followed to one of its fields.
+    posts = (
+        "User.posts is a to-many relation and would repeat rows; only foreign keys and "
+        "one-to-one fields can be followed here (use prefetch_related('posts') to load "
+        "related rows)."
+    )
+    for name in ("posts", "-posts", "posts__title"):
+        with pytest.raises(minorm.QuerySetError, match=exactly(f"order_by: {posts}")):
+            filled.user.query.order_by(name)
+    with pytest.raises(minorm.QuerySetError, match=exactly(f"distinct: {posts}")):
+        filled.user.query.distinct("posts__title")
+    with pytest.raises(minorm.QuerySetError, match=exactly(f"group_by: {posts}")):
+        filled.user.query.group_by("posts")
+    with pytest.raises(minorm.QuerySetError, match=exactly(f"Max('posts__title'): {posts}")):
+        await filled.user.query.aggregate(last=minorm.Max("posts__title"))
+    tags = "Post.tags is a to-many relation and would repeat rows;"
+    with pytest.raises(minorm.QuerySetError, match=f"^order_by: {re.escape(tags)}"):
+        filled.post.query.order_by("tags")
+    with pytest.raises(minorm.QuerySetError, match=re.escape("prefetch_related('post__tags')")):
+        filled.comment.query.order_by("post__tags")
+    # values() follows one: it asks for one of the related fields, whose rows repeat.
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=exactly(
+            "values: 'posts' names User.posts, a to-many relation; name one of its fields "
+            "instead, e.g. 'posts__title' (one row per related row, so rows repeat)."
+        ),
+    ):
+        await filled.user.query.values(["name", "posts"])
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=exactly(
+            "values_list: 'tags' names Post.tags, a to-many relation; name one of its fields "
+            "instead, e.g. 'tags__name' (one row per related row, so rows repeat)."
+        ),
+    ):
+        await filled.post.query.values_list("tags", flat=True)
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=exactly(
+            "values: 'profile' names User.profile, a reverse relation; name one of its fields "
+            "instead, e.g. 'profile__bio'."
+        ),
+    ):
+        await filled.user.query.values(["profile"])
+    alice = filled.user.query.filter(name="alice")
+    assert sorted(await alice.values_list("posts__title", flat=True)) == ["Async", "Hello"]
+    assert await alice.values_list("profile__bio", flat=True) == ["hi"]
+
+
+async def test_only_defer_and_select_related_name_themselves(filled: Blog) -> None:
+    def refused(method: str, relation: str, kind: str, path: str) -> str:
+        return exactly(
+            f"{method}() follows foreign keys and one-to-one fields; {relation} is a {kind} "
+            f"relation: use prefetch_related({path!r})."
+        )
+
+    for name in ("posts__title", "posts"):
+        with pytest.raises(
+            minorm.QuerySetError, match=refused("only", "User.posts", "reverse", "posts")
+        ):
+            filled.user.query.only(name)
+    with pytest.raises(
+        minorm.QuerySetError, match=refused("defer", "User.posts", "reverse", "posts")
+    ):
+        filled.user.query.defer("posts__title")
+    with pytest.raises(
+        minorm.QuerySetError, match=refused("defer", "Post.tags", "many-to-many", "tags")
+    ):
+        filled.post.query.defer("tags")
+    with pytest.raises(
+        minorm.QuerySetError, match=refused("only", "Post.tags", "many-to-many", "post__tags")
+    ):
+        filled.comment.query.only("text", "post__tags__name")
+    with pytest.raises(
+        minorm.QuerySetError, match=refused("only", "User.posts", "reverse", "user__posts")
+    ):
+        filled.post.query.select_related("user").only("title", "user__posts__title")
+    with pytest.raises(
+        minorm.QuerySetError, match=refused("select_related", "Post.tags", "many-to-many", "tags")
+    ):
+        filled.post.query.select_related("tags")
+    # What the messages advise works.
+    users = await filled.user.query.filter(name="alice").only("name").prefetch_related("posts")
+    assert [sorted(post.title for post in user.posts) for user in users] == [["Async", "Hello"]]
+
+
+async def test_unknown_field_in_a_path_lists_each_choice_once(filled: Blog) -> None:
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=exactly(
+            "order_by: unknown field 'nope' in 'post__nope' on Post; valid fields: id, pk, "
+            "title; relations: comments_set, editor, tags, user."
+        ),
+    ):
+        filled.comment.query.order_by("post__nope")
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=exactly(
+            "values: unknown field 'nope' in 'post__user__nope' on User; valid fields: id, "
+            "name, pk; relations: comments, edited, posts, profile."
+        ),
+    ):
+        await filled.comment.query.values(["text", "post__user__nope"])
 
 
 # -- order_by, values, only, defer through relations -----------------------------------------
