@@ -253,6 +253,8 @@ def insert_rows(cls: type[Model], instances: Sequence[Model], revalidate: Sequen
 
 def _getter(keys: Sequence[str]) -> Callable[[Any], Any]:
     """`data -> tuple of data[key] for keys`, raising KeyError for a missing key."""
+    if not keys:  # a row the database fills alone
+        return lambda data: ()
     if len(keys) == 1:
         key = keys[0]
         return lambda data: (data[key],)
