@@ -119,6 +119,11 @@ class ForeignKeyRelation(RelationField):
         return Any
 
     @property
+    def validates_default(self) -> bool:
+        # A default key (`default=1`) becomes a partial target, as an assigned key does.
+        return self.default is not MISSING and self.default is not None
+
+    @property
     def is_optional_on_input(self) -> bool:
         return self.null or self.server_default is not None
 
