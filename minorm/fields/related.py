@@ -164,9 +164,15 @@ class ForeignKeyRelation(RelationField):
         return make(target, {pkname: value})
 
     def coerce(self, value: Any) -> Any:
-        """Validation: a target instance stays, a primary key becomes a partial target."""
+        """Validation: a target instance stays, a primary key becomes a partial target; None
+        only where the key may be empty (`null=True`, or a database default to fill it)."""
         if value is None:
-            return None
+            if self.is_optional_on_input:
+                return None
+            raise ValueError(
+                f"expected a {self.target_name} instance or primary key, not None (the key is "
+                "not null=True)"
+            )
         target = self.require_target()
         if isinstance(value, target):
             return value

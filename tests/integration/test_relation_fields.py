@@ -127,3 +127,64 @@ async def test_explicit_none_is_stored_as_null_by_bulk_create(shelf: Shelf) -> N
     await shelf.counter.query.bulk_create([{"value": None}, {}, {"value": 7}])
     values = await stored(shelf.counter, "value")  # rows setting other columns go apart
     assert sorted(values, key=lambda v: (v is not None, v)) == [None, 5, 7]
+
+
+# -- None for a key that is not nullable -------------------------------------------------------
+
+
+async def test_non_null_foreign_key_refuses_none(shelf: Shelf) -> None:
+    with pytest.raises(minorm.ValidationError, match="author") as caught:
+        shelf.book(title="x", author=None)
+    assert [error["loc"] for error in caught.value.errors] == [("author",)]
+    with pytest.raises(minorm.ValidationError, match="author"):
+        await shelf.book.query.create(title="x", author=None)
+    with pytest.raises(minorm.ValidationError, match="author"):
+        await shelf.book.query.bulk_create([{"title": "x", "author": None}])
+    assert await shelf.book.query.count() == 0
+
+    ann = await shelf.author.query.create(name="ann")
+    book = await shelf.book.query.create(title="b", author=ann)
+    with pytest.raises(minorm.ValidationError, match="author"):
+        book.author = None
+    with pytest.raises(minorm.ValidationError, match="author"):
+        await shelf.book.query.update(author=None)
+    assert (await shelf.book.query.get()).author.pk == ann.pk
+    # A nullable key still takes None; rows and partial instances load as before.
+    assert shelf.author(name="solo", publisher=None).publisher is None
+    assert (await shelf.book.query.only("title").get()).title == "b"
+    assert (await shelf.book.query.get(author=ann)).author.pk == ann.pk
+
+
+async def test_annotated_non_null_foreign_key_refuses_none(database: Database) -> None:
+    models = minorm.Registry(database)
+
+    class Owner(minorm.Model):
+        class Meta:
+            registry = models
+            tablename = "rf_owners"
+
+    class Pet(minorm.Model):
+        owner: Owner = minorm.ForeignKey(Owner, on_delete=minorm.CASCADE)
+        # The annotation allows None, the field does not: the field decides.
+        keeper: Owner | None = minorm.ForeignKey(Owner, on_delete=minorm.CASCADE, related_name="k")
+        sitter: Owner | None = minorm.ForeignKey(
+            Owner, null=True, on_delete=minorm.SET_NULL, related_name="s"
+        )
+
+        class Meta:
+            registry = models
+            tablename = "rf_pets"
+
+    await models.drop_all()
+    await models.create_all()
+    try:
+        owner = await Owner.query.create()
+        with pytest.raises(minorm.ValidationError, match="owner"):
+            Pet(owner=None, keeper=owner)
+        with pytest.raises(minorm.ValidationError, match="keeper"):
+            Pet(owner=owner, keeper=None)
+        pet = await Pet.query.create(owner=owner, keeper=owner.pk, sitter=None)
+        assert (await Pet.query.get(pk=pet.pk)).sitter is None
+        assert (await Pet.query.get(pk=pet.pk)).keeper.pk == owner.pk
+    finally:
+        await models.drop_all()
