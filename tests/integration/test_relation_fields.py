@@ -188,3 +188,76 @@ async def test_annotated_non_null_foreign_key_refuses_none(database: Database) -
         assert (await Pet.query.get(pk=pet.pk)).keeper.pk == owner.pk
     finally:
         await models.drop_all()
+
+
+# -- create() with many-to-many links: one transaction ----------------------------------------
+
+
+async def test_create_with_wrong_many_to_many_values_writes_nothing(shelf: Shelf) -> None:
+    ann = await shelf.author.query.create(name="ann")
+    python = await shelf.tag.query.create(name="python")
+    with pytest.raises(
+        minorm.QuerySetError, match=r"Book\.tags takes a list of Tag instances, not Tag\("
+    ):
+        await shelf.book.query.create(title="one", author=ann, tags=python)
+    with pytest.raises(minorm.QuerySetError, match=r"Book\.tags takes a list of Tag instances"):
+        await shelf.book.query.create(title="wrong", author=ann, tags=[python, ann])
+    with pytest.raises(minorm.QuerySetError, match=r"Book\.tags takes a list of Tag instances"):
+        await shelf.book.query.create(title="text", author=ann, tags="python")
+    assert await shelf.book.query.count() == 0
+    assert await shelf.book.tags.relation.through.query.count() == 0
+    book = await shelf.book.query.create(title="ok", author=ann, tags=(python,))
+    assert [t.name for t in await book.tags.all()] == ["python"]
+    assert await python.tag_booktagss_set.count() == 1
+
+
+async def test_create_rolls_back_when_linking_fails(database: Database) -> None:
+    models = minorm.Registry(database)
+
+    class Person(minorm.Model):
+        name: str = minorm.CharField(max_length=20)
+        clubs = minorm.ManyToManyField("Club", through="Membership", related_name="members")
+
+        class Meta:
+            registry = models
+            tablename = "rf_people"
+
+    class Club(minorm.Model):
+        name: str = minorm.CharField(max_length=20)
+
+        class Meta:
+            registry = models
+            tablename = "rf_clubs"
+
+    class Membership(minorm.Model):
+        person = minorm.ForeignKey(Person, on_delete=minorm.CASCADE, related_name=False)
+        club = minorm.ForeignKey(Club, on_delete=minorm.CASCADE, related_name=False)
+        role: str = minorm.CharField(max_length=20)  # required: add() cannot fill it
+
+        class Meta:
+            registry = models
+            tablename = "rf_memberships"
+
+    await models.drop_all()
+    await models.create_all()
+    try:
+        ann = await Person.query.create(name="ann")
+        chess = await Club.query.create(name="chess")
+        with pytest.raises(minorm.ValidationError, match="role"):
+            await ann.clubs.create(name="go")
+        assert await Club.query.filter(name="go").count() == 0
+        with pytest.raises(minorm.ValidationError, match="role"):
+            await Person.query.create(name="bo", clubs=[chess])
+        assert await Person.query.filter(name="bo").count() == 0
+        with pytest.raises(minorm.ValidationError, match="role"):
+            await chess.members.create(name="cy")
+        assert await Person.query.filter(name="cy").count() == 0
+        assert await Membership.query.count() == 0
+        # Inside a transaction of the caller's, a failed create leaves the rest standing.
+        async with database.transaction():
+            await Club.query.create(name="bridge")
+            with pytest.raises(minorm.ValidationError):
+                await ann.clubs.create(name="poker")
+        assert sorted(await Club.query.values_list(["name"], flat=True)) == ["bridge", "chess"]
+    finally:
+        await models.drop_all()
