@@ -63,8 +63,9 @@ class RelationField(Field):
     def references(self) -> tuple[str, ...]:
         return (self.target_name,) if self.target is None else ()
 
-    def resolve(self, target: type[Any]) -> None:
-        """Set the target class once the registry knows it."""
+    def resolve(self, target: type[Any] | None) -> None:
+        """Set the target class once the registry knows it (None: forget it again, for a
+        refused declaration)."""
         self.target = target
         self._partial_of = None
 

@@ -261,3 +261,137 @@ async def test_create_rolls_back_when_linking_fails(database: Database) -> None:
         assert sorted(await Club.query.values_list(["name"], flat=True)) == ["bridge", "chess"]
     finally:
         await models.drop_all()
+
+
+# -- a refused declaration leaves the registry as it was --------------------------------------
+
+
+def registry_state(models: minorm.Registry) -> tuple[list[str], list[str], tuple[str, ...]]:
+    return sorted(models.models), sorted(models.metadata.tables), models.pending_references
+
+
+async def test_refused_many_to_many_leaves_no_through_model(database: Database) -> None:
+    models = minorm.Registry(database)
+
+    class Tag(minorm.Model):
+        name: str = minorm.CharField(max_length=50)
+
+        class Meta:
+            registry = models
+            tablename = "rf_labels"
+
+    before = registry_state(models)
+    with pytest.raises(minorm.ConfigurationError) as caught:
+
+        class Post(minorm.Model):
+            tags = minorm.ManyToManyField(Tag, related_name="name")
+
+            class Meta:
+                registry = models
+                tablename = "rf_posts"
+
+    assert "Post.tags" in str(caught.value)
+    assert "Tag.name" in str(caught.value)
+    assert registry_state(models) == before
+    assert "name" not in Tag.meta.relations
+
+    class Post(minorm.Model):  # declared again, fixed
+        tags = minorm.ManyToManyField(Tag, related_name="posts")
+
+        class Meta:
+            registry = models
+            tablename = "rf_posts"
+
+    await models.drop_all()
+    await models.create_all()
+    try:
+        post = await Post.query.create()
+        python = await Tag.query.create(name="python")
+        await post.tags.add(python)
+        assert [p.pk for p in await python.posts.all()] == [post.pk]
+    finally:
+        await models.drop_all()
+
+
+def test_related_name_clash_names_both_relations() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Target(minorm.Model):
+        class Meta:
+            registry = models
+
+    before = registry_state(models)
+    with pytest.raises(minorm.ConfigurationError) as caught:
+
+        class Pair(minorm.Model):
+            first = minorm.ForeignKey(Target)
+            second = minorm.ForeignKey(Target)
+
+            class Meta:
+                registry = models
+
+    message = str(caught.value)
+    assert "Pair.first" in message
+    assert "Pair.second" in message
+    assert "Target.pairs_set is already taken" in message
+    # The first relation's reverse accessor went with the refused model.
+    assert registry_state(models) == before
+    assert "pairs_set" not in Target.meta.relations
+    assert not hasattr(Target, "pairs_set")
+
+    class Pair(minorm.Model):  # declared again, fixed
+        first = minorm.ForeignKey(Target)
+        second = minorm.ForeignKey(Target, related_name="seconds")
+
+        class Meta:
+            registry = models
+
+    assert {"pairs_set", "seconds"} <= set(Target.meta.relations)
+
+
+def test_refused_target_leaves_waiting_relations_waiting() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Post(minorm.Model):
+        tags = minorm.ManyToManyField("Tag", related_name="name")
+
+        class Meta:
+            registry = models
+
+    before = registry_state(models)
+    assert before[2] == ("Tag",)
+    with pytest.raises(minorm.ConfigurationError, match=r"Post\.tags.*Tag\.name"):
+
+        class Tag(minorm.Model):
+            name: str = minorm.CharField(max_length=50)
+
+            class Meta:
+                registry = models
+
+    assert registry_state(models) == before
+    assert "tags" not in Post.meta.relations
+
+
+def test_refused_redefinition_keeps_the_old_model_and_table() -> None:
+    models = minorm.Registry("sqlite://")
+
+    class Tag(minorm.Model):
+        name: str = minorm.CharField(max_length=50)
+
+        class Meta:
+            registry = models
+
+    old, table = Tag, Tag.table
+    before = registry_state(models)
+    with pytest.raises(minorm.ConfigurationError, match="unknown field"):
+
+        class Tag(minorm.Model):  # a redefinition, refused
+            name: str = minorm.CharField(max_length=50)
+
+            class Meta:
+                registry = models
+                indexes = [minorm.Index(fields=["nope"])]
+
+    assert registry_state(models) == before
+    assert models.models["Tag"] is old
+    assert models.metadata.tables["tags"] is table
