@@ -171,8 +171,8 @@ class ForeignKeyRelation(RelationField):
             if self.is_optional_on_input:
                 return None
             raise ValueError(
-                f"expected a {self.target_name} instance or primary key, not None (the key is "
-                "not null=True)"
+                f"None is refused: the key is not null=True; give a saved {self.target_name} "
+                "or its primary key"
             )
         target = self.require_target()
         if isinstance(value, target):
