@@ -7,7 +7,8 @@ the model layer above it. Lazy string references (`ForeignKey("Tag")`) wait on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +63,9 @@ class Registry:
         self.metadata = sa.MetaData(schema=schema)
         self.models: dict[str, type[Any]] = {}
         self._callbacks: dict[str, list[ModelCallback]] = {}
+        # One list of undo actions per model declaration under way (nested: a through model
+        # is declared while its owner is).
+        self._undo: list[list[Callable[[], None]]] = []
 
     def __repr__(self) -> str:
         return f"Registry({self.database.url!s}, models={sorted(self.models)})"
@@ -98,11 +102,11 @@ class Registry:
         return tuple(sorted(self._callbacks))
 
     def claim_table(self, tablename: str, model_name: str) -> None:
-        """Drop a stale table of a redefined model; refuse a name another model owns.
+        """Refuse a table name another model owns (the table of a redefined model is replaced
+        when the new one is built, or dropped by `drop_stale_table`).
 
         Raises ConfigurationError when a different registered model already uses `tablename`.
         """
-        key = f"{self.schema}.{tablename}" if self.schema else tablename
         for other_name, other in self.models.items():
             meta = getattr(other, "meta", None)
             if other_name != model_name and getattr(meta, "tablename", None) == tablename:
@@ -110,8 +114,46 @@ class Registry:
                     f"{model_name}: table {tablename!r} is already used by model {other_name}; "
                     "set Meta.tablename to another name."
                 )
+
+    def drop_stale_table(self, tablename: str) -> None:
+        """Forget the table of a redefined model whose new table cannot be built yet."""
+        key = f"{self.schema}.{tablename}" if self.schema else tablename
         if key in self.metadata.tables:
             self.metadata.remove(self.metadata.tables[key])
+
+    @contextlib.contextmanager
+    def declaring(self) -> Iterator[None]:
+        """Run a model declaration: when it raises, the registry is put back as it was (its
+        models, the callbacks waiting for models, its metadata's tables) and the undo actions
+        recorded with `on_undo` meanwhile run, newest first. A declaration that succeeds
+        inside another one hands its undo actions on to it."""
+        models = dict(self.models)
+        callbacks = {name: list(waiting) for name, waiting in self._callbacks.items()}
+        tables = dict(self.metadata.tables)
+        undo: list[Callable[[], None]] = []
+        self._undo.append(undo)
+        try:
+            yield
+        except BaseException:
+            self._undo.pop()
+            for action in reversed(undo):
+                action()
+            self.models.clear()
+            self.models.update(models)
+            self._callbacks.clear()
+            self._callbacks.update(callbacks)
+            for key, table in list(self.metadata.tables.items()):
+                if tables.get(key) is not table:
+                    self.metadata.remove(table)
+            raise
+        self._undo.pop()
+        if self._undo:
+            self._undo[-1].extend(undo)
+
+    def on_undo(self, action: Callable[[], None]) -> None:
+        """Run `action` if the model declaration under way is refused (see `declaring`)."""
+        if self._undo:
+            self._undo[-1].append(action)
 
     # -- databases --------------------------------------------------------------------------
 

@@ -94,6 +94,10 @@ def build_table(spec: TableSpec, metadata: sa.MetaData) -> sa.Table:
         sa.Index(i.index_name, *_column_names(spec, keys, i.fields), unique=i.unique)
         for i in spec.indexes
     ]
+    # Every check has passed: only now does the older table (a redefined model's) go.
+    older = metadata.tables.get(_key(spec.tablename, spec.schema or metadata.schema))
+    if older is not None:
+        metadata.remove(older)
     return sa.Table(
         spec.tablename,
         metadata,
@@ -103,6 +107,10 @@ def build_table(spec: TableSpec, metadata: sa.MetaData) -> sa.Table:
         schema=spec.schema,
         extend_existing=True,
     )
+
+
+def _key(tablename: str, schema: str | None) -> str:
+    return f"{schema}.{tablename}" if schema else tablename
 
 
 def _column_names(spec: TableSpec, keys: Mapping[str, str], names: Sequence[str]) -> list[str]:

@@ -130,6 +130,11 @@ class Field:
     def is_autoincrement(self) -> bool:
         return self.primary_key and self.autoincrement
 
+    @property
+    def validates_default(self) -> bool:
+        """Whether pydantic runs the default through the field's validators."""
+        return False
+
     def annotation(self) -> Any:
         """The annotation to use when the model declares the field without one."""
         if self.is_optional_on_input:
@@ -148,6 +153,7 @@ class Field:
             "description": self.description,
             "exclude": True if (self.secret or self.exclude) else None,
             "frozen": True if self.read_only else None,
+            "validate_default": True if self.validates_default else None,
             **self.constraints,
         }
         kwargs: dict[str, Any] = {k: v for k, v in options.items() if v is not None}

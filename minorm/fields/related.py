@@ -63,8 +63,9 @@ class RelationField(Field):
     def references(self) -> tuple[str, ...]:
         return (self.target_name,) if self.target is None else ()
 
-    def resolve(self, target: type[Any]) -> None:
-        """Set the target class once the registry knows it."""
+    def resolve(self, target: type[Any] | None) -> None:
+        """Set the target class once the registry knows it (None: forget it again, for a
+        refused declaration)."""
         self.target = target
         self._partial_of = None
 
@@ -119,6 +120,11 @@ class ForeignKeyRelation(RelationField):
         return Any
 
     @property
+    def validates_default(self) -> bool:
+        # A default key (`default=1`) becomes a partial target, as an assigned key does.
+        return self.default is not MISSING and self.default is not None
+
+    @property
     def is_optional_on_input(self) -> bool:
         return self.null or self.server_default is not None
 
@@ -159,9 +165,15 @@ class ForeignKeyRelation(RelationField):
         return make(target, {pkname: value})
 
     def coerce(self, value: Any) -> Any:
-        """Validation: a target instance stays, a primary key becomes a partial target."""
+        """Validation: a target instance stays, a primary key becomes a partial target; None
+        only where the key may be empty (`null=True`, or a database default to fill it)."""
         if value is None:
-            return None
+            if self.is_optional_on_input:
+                return None
+            raise ValueError(
+                f"None is refused: the key is not null=True; give a saved {self.target_name} "
+                "or its primary key"
+            )
         target = self.require_target()
         if isinstance(value, target):
             return value

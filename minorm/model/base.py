@@ -106,9 +106,12 @@ class Model(BaseModel, metaclass=ModelMetaclass):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.meta = build_meta(cls)
-        if not cls.meta.abstract:
-            link(cls)
-            attach(cls, loading.make_loader)
+        registry = cls.meta.registry
+        if not cls.meta.abstract and registry is not None:
+            # A refused declaration leaves the registry (and the models it touched) as it was.
+            with registry.declaring():
+                link(cls)
+                attach(cls, loading.make_loader)
 
     def __init__(self, /, **data: Any) -> None:
         try:

@@ -4,6 +4,10 @@ For each relation field, once the registry knows the target (at once, or when a 
 by a string is declared), `link` records the forward `Relation` on the model and the reverse
 one on the target, installs the target's reverse accessor, and for a many-to-many field finds
 or creates the through model.
+
+Every change made to another model (a reverse accessor, a resolved target) is recorded with
+`Registry.on_undo`, so that a refused declaration leaves the models it touched as they were
+(`Registry.declaring`, around `link` and `attach`).
 """
 
 from __future__ import annotations
@@ -47,8 +51,16 @@ def link(cls: type[Any]) -> None:
         registry.register_callback(field.target_name, connect)
 
 
-def _link_foreign_key(cls: type[Any], name: str, field: ForeignKeyRelation, target: Any) -> None:
+def _resolve(cls: type[Any], field: RelationField, target: type[Any]) -> None:
+    """Resolve `field` to `target`, undone if the declaration under way is refused."""
+    before = field.target
     field.resolve(target)
+    if before is not target:
+        cls.meta.registry.on_undo(functools.partial(field.resolve, before))
+
+
+def _link_foreign_key(cls: type[Any], name: str, field: ForeignKeyRelation, target: Any) -> None:
+    _resolve(cls, field, target)
     pkname = field.target_pkname
     forward = Relation(
         name=name,
@@ -60,7 +72,7 @@ def _link_foreign_key(cls: type[Any], name: str, field: ForeignKeyRelation, targ
         many=False,
         nullable=field.null,
     )
-    cls.meta.relations[name] = forward
+    _put(cls, forward, accessor=False)
     if field.related_name is False:
         return
     one = isinstance(field, OneToOneRelation)
@@ -82,19 +94,59 @@ def _link_foreign_key(cls: type[Any], name: str, field: ForeignKeyRelation, targ
 
 def _install(model: type[Any], relation: Relation, source: str) -> None:
     """Put `relation` on `model` as a reverse accessor, refusing a name already in use."""
+    holder = _holder(model, relation)
+    if holder is not None:
+        fix = f"{source}" if holder.startswith("the ") else f"one of {holder} and {source}"
+        raise ConfigurationError(
+            f"{source}: the reverse accessor {model.__name__}.{relation.name} is already taken "
+            f"by {holder}; give {fix} another related_name= (or related_name=False for none)."
+        )
+    _put(model, relation, accessor=True)
+
+
+def _holder(model: type[Any], relation: Relation) -> str | None:
+    """What already holds the name of the reverse accessor `relation` on `model` (a field,
+    another relation's reverse accessor as `Model.field`, an attribute), or None."""
     meta = model.meta
     name = relation.name
+    if name in meta.fields or name in model.model_fields:
+        return f"the field {model.__name__}.{name}"
     existing = meta.relations.get(name)
-    clash = name in meta.fields or name in model.model_fields
-    if existing is not None and not _same_source(existing, relation):
-        clash = True
-    if clash or (existing is None and name in vars(model)):
-        raise ConfigurationError(
-            f"{source}: the reverse accessor {model.__name__}.{name} is already taken; give "
-            f"the relation another related_name= (or related_name=False for none)."
-        )
+    if existing is not None:
+        if _same_source(existing, relation):
+            return None
+        return f"{existing.target.__name__}.{existing.field_name or existing.name}"
+    if name in vars(model):
+        return f"the attribute {model.__name__}.{name}"
+    return None
+
+
+def _put(model: type[Any], relation: Relation, *, accessor: bool) -> None:
+    """Record `relation` on `model` (and its accessor, when `accessor`), undone if the
+    declaration under way is refused."""
+    meta = model.meta
+    name = relation.name
+    missing = object()
+    old_relation = meta.relations.get(name, missing)
+    old_attribute = vars(model).get(name, missing) if accessor else missing
     meta.relations[name] = relation
-    setattr(model, name, RelatedDescriptor(relation))
+    if accessor:
+        setattr(model, name, RelatedDescriptor(relation))
+
+    def undo() -> None:
+        if old_relation is missing:
+            meta.relations.pop(name, None)
+        else:
+            meta.relations[name] = old_relation
+        if not accessor:
+            return
+        if old_attribute is missing:
+            if name in vars(model):
+                delattr(model, name)
+        else:
+            setattr(model, name, old_attribute)
+
+    meta.registry.on_undo(undo)
 
 
 def _same_source(old: Relation, new: Relation) -> bool:
@@ -110,7 +162,7 @@ def _same_source(old: Relation, new: Relation) -> bool:
 def _link_many_to_many(
     cls: type[Any], name: str, field: ManyToManyRelation, target: type[Any]
 ) -> None:
-    field.resolve(target)
+    _resolve(cls, field, target)
     through = field.through
     if through is None:
         _connect_through(cls, name, field, target, _auto_through(cls, name, field, target))
@@ -171,8 +223,7 @@ def _connect_through(
         through_remote=target_key,
         field_name=name,
     )
-    cls.meta.relations[name] = forward
-    setattr(cls, name, RelatedDescriptor(forward))
+    _put(cls, forward, accessor=True)
     if field.related_name is False:
         return
     default = f"{target.__name__.lower()}_{cls.__name__.lower()}{name}s_set"

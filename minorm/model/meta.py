@@ -231,8 +231,18 @@ def attach(cls: type[Any], make_loader: LoaderFactory) -> None:
             table.info[PATHS] = ModelPaths(cls, make_loader)
             meta.table = table
             meta.loader = table.info[PATHS].loader()
+            registry.on_undo(functools.partial(_forget_table, meta))
 
     build()
+    if meta.table is None:
+        registry.drop_stale_table(meta.tablename)
     for reference in _missing_references(meta):
         registry.register_callback(reference, build)
     registry.add_model(meta.model_name, cls)
+
+
+def _forget_table(meta: MetaInfo) -> None:
+    """Undo a table built during a refused declaration (a waiting model's, built when the
+    model it waited for was declared): it is built again when that model is."""
+    meta.table = None
+    meta.loader = None

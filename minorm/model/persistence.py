@@ -15,7 +15,7 @@ import pydantic
 import sqlalchemy as sa
 
 from minorm.exceptions import ObjectNotFound, QuerySetError, ValidationError
-from minorm.fields import MISSING
+from minorm.fields import MISSING, Field
 from minorm.instances import (
     LOADED,
     PERSISTED,
@@ -164,15 +164,28 @@ async def save(
         await signals.post_save.send(sender, instance=instance, created=inserting)
 
 
+def _keeps_null(model_field: Field) -> bool:
+    """Whether an explicitly given None is stored as NULL rather than left to the database's
+    default: a nullable column with a server default (an autoincrement key always takes the
+    generated value)."""
+    return model_field.null and not model_field.is_autoincrement
+
+
 def insert_row(instance: Model) -> tuple[dict[str, Any], list[str]]:
     """The column values to insert for `instance`, and the names of the fields the database
-    generates (autoincrement keys and server defaults left unset)."""
+    generates (autoincrement keys, and server defaults left unset: holding None that was not
+    given explicitly to a nullable field)."""
     data = instance.__dict__
+    given = instance.__pydantic_fields_set__
     row: dict[str, Any] = {}
     generated = []
     for name, model_field in instance.meta.column_fields.items():
         if data.get(name) is None and (
-            model_field.is_autoincrement or model_field.server_default is not None
+            model_field.is_autoincrement
+            or (
+                model_field.server_default is not None
+                and not (name in given and _keeps_null(model_field))
+            )
         ):
             generated.append(name)
             continue
@@ -211,13 +224,15 @@ def insert_rows(cls: type[Model], instances: Sequence[Model], revalidate: Sequen
     """For bulk inserts: apply each instance's auto values (validating the instances whose
     `revalidate` flag is set) and group the instances by the columns their rows set:
     `{columns: [(instance, values of those columns), ...]}`. A column the database generates
-    (autoincrement key, server default) is left out of the rows whose instance holds None."""
+    (autoincrement key, server default) is left out of the rows whose instance holds None,
+    unless that None was given explicitly to a nullable field (`insert_row`'s rule)."""
     fields = cls.meta.column_fields
     auto = [(n, f) for n, f in fields.items() if f.has_auto_value(inserting=True)]
     names = tuple(fields)
     generated = tuple(
         name for name, f in fields.items() if f.is_autoincrement or f.server_default is not None
     )
+    nullable = tuple(name for name in generated if _keeps_null(fields[name]))
     # Foreign keys hold related instances: their rows take the primary keys.
     to_db = {name: getattr(f, "to_db", None) for name, f in fields.items()}
     layouts: dict[tuple[bool, ...], tuple[tuple[str, ...], Callable[[Any], Any], Any, Any]] = {}
@@ -230,7 +245,13 @@ def insert_rows(cls: type[Model], instances: Sequence[Model], revalidate: Sequen
                 data[name] = value
         if check:
             _revalidate(instance)
-        unset = tuple([data.get(name) is None for name in generated])
+        if nullable:
+            given = instance.__pydantic_fields_set__
+            unset = tuple(
+                [data.get(n) is None and not (n in nullable and n in given) for n in generated]
+            )
+        else:
+            unset = tuple([data.get(name) is None for name in generated])
         layout = layouts.get(unset)
         if layout is None:
             keys = tuple(n for n in names if n not in generated or not unset[generated.index(n)])
@@ -253,6 +274,8 @@ def insert_rows(cls: type[Model], instances: Sequence[Model], revalidate: Sequen
 
 def _getter(keys: Sequence[str]) -> Callable[[Any], Any]:
     """`data -> tuple of data[key] for keys`, raising KeyError for a missing key."""
+    if not keys:  # a row the database fills alone
+        return lambda data: ()
     if len(keys) == 1:
         key = keys[0]
         return lambda data: (data[key],)

@@ -351,20 +351,41 @@ class QuerySet(QuerySQL[ModelT]):
 
     async def create(self, **values: Any) -> ModelT:
         """Validate and insert a new row; returns the saved instance. A many-to-many field
-        takes a list of saved objects to link (`create(title="x", tags=[a, b])`)."""
+        takes a list of objects to link (`create(title="x", tags=[a, b])`).
+
+        Everything is checked before anything is written, and the row and its links are
+        written in one transaction: a create that raises leaves no row behind.
+        """
         relations = self._meta.relations
         linked = {
-            name: values.pop(name)
+            name: self._link_list(name, values.pop(name))
             for name in list(values)
             if name in relations and relations[name].kind == "m2m"
         }
         instance: Any = self.model(**values)
         if self._state.using is not None:
             instance._use_database(self._state.using)
-        await instance._insert_new()
-        for name, objs in linked.items():
-            await getattr(instance, name).add_many(*objs)
+        if not any(linked.values()):
+            await instance._insert_new()  # one statement: no transaction needed
+            return cast("ModelT", instance)
+        async with self._database.transaction():
+            await instance._insert_new()
+            for name, objs in linked.items():
+                await getattr(instance, name).add_many(*objs)
         return cast("ModelT", instance)
+
+    def _link_list(self, name: str, objs: Any) -> list[Any]:
+        """`objs`, given to `create` for the many-to-many field `name`, as a list of instances
+        of its target; QuerySetError for anything else."""
+        target = self._meta.relations[name].target
+        wanted = f"{self._meta.model_name}.{name} takes a list of {target.__name__} instances"
+        if not isinstance(objs, list | tuple | set | frozenset):
+            hint = f" (write {name}=[...] for one)" if isinstance(objs, target) else ""
+            raise QuerySetError(f"{wanted}, not {objs!r}{hint}.")
+        for obj in objs:
+            if not isinstance(obj, target):
+                raise QuerySetError(f"{wanted}; {obj!r} is not one.")
+        return list(objs)
 
     async def update(self, **values: Any) -> int:
         """Validate `values` through the model's fields and set them, with the `auto_now`

@@ -157,15 +157,18 @@ class RelatedManager(Generic[T]):
     # -- writing ------------------------------------------------------------------------
 
     async def create(self, **values: Any) -> T:
-        """Create a target row related to the instance."""
+        """Create a target row related to the instance. A many-to-many row and its link are
+        written in one transaction: when linking fails (a through model with a required
+        field, say), no row is left behind."""
         relation = self.relation
         self._require_saved()
         if relation.kind == "reverse":
             values[relation.remote] = self.instance
             created: T = await self._target_query().create(**values)
         else:
-            created = await self._target_query().create(**values)
-            await self.add(created)
+            async with self._through_database().transaction():
+                created = await self._target_query().create(**values)
+                await self.add(created)
         self._forget()
         return created
 
