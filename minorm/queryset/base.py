@@ -39,7 +39,7 @@ from minorm.queryset.state import QueryState
 if TYPE_CHECKING:
     pass
 
-from minorm.queryset.sql import QuerySQL, _plain
+from minorm.queryset.sql import QuerySQL, _plain, _whole_joins
 
 ModelT = TypeVar("ModelT")
 
@@ -62,7 +62,8 @@ class QuerySet(QuerySQL[ModelT]):
         rows = await self._database.fetch_values(self._rows_query(state))
         instances = _load_rows(self._loader(state, bare), rows)
         if state.prefetch_related and instances:
-            await relation_paths(self.table).prefetch(instances, state.prefetch_related)
+            paths = relation_paths(self.table)
+            await paths.prefetch(instances, state.prefetch_related, _whole_joins(state))
         return instances
 
     async def fetch_in(

@@ -60,8 +60,10 @@ class QuerySQL(QueryBuilder[ModelT]):
 
     async def run_prefetch(self, instances: Sequence[ModelT]) -> None:
         """Run this queryset's `prefetch_related` lookups for `instances`."""
-        if self._state.prefetch_related and instances:
-            await relation_paths(self.table).prefetch(instances, self._state.prefetch_related)
+        state = self._state
+        if state.prefetch_related and instances:
+            paths = relation_paths(self.table)
+            await paths.prefetch(instances, state.prefetch_related, _whole_joins(state))
 
     def _row_columns(self, state: QueryState) -> Columns:
         if not (state.select_related or state.only is not None or state.defer):
@@ -274,6 +276,11 @@ def _window(query: Any, state: QueryState, binder: Binder) -> Any:
         # Written out, for the same reason: SQLite's LIMIT would embed an OFFSET value.
         query = query.offset(sa.literal_column("0"))
     return query
+
+
+def _whole_joins(state: QueryState) -> tuple[str, ...]:
+    """The select_related paths whose objects `state` loads whole (none under only/defer)."""
+    return state.select_related if state.only is None and not state.defer else ()
 
 
 def _plain(state: QueryState) -> bool:

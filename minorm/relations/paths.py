@@ -112,9 +112,12 @@ class ModelPaths:
         """The foreign keys that prefetching `items` fills (see `Level.keys`)."""
         return prefetch.forward_keys(self.model, items)
 
-    async def prefetch(self, instances: Sequence[Any], items: Sequence[Any]) -> None:
-        """Load the related rows `items` name for `instances`, one query per relation."""
-        await prefetch.prefetch(self.model, instances, items)
+    async def prefetch(
+        self, instances: Sequence[Any], items: Sequence[Any], joined: Sequence[str] = ()
+    ) -> None:
+        """Load the related rows `items` name for `instances`, one query per relation; the
+        whole objects of the paths `joined` were loaded with them (select_related)."""
+        await prefetch.prefetch(self.model, instances, items, joined)
 
     # -- filters ------------------------------------------------------------------------
 

@@ -148,11 +148,24 @@ def cache_of(instance: Any) -> dict[str, Any]:
     return cache
 
 
-async def prefetch(model: type[Any], instances: Sequence[Any], items: Sequence[Any]) -> None:
+async def prefetch(
+    model: type[Any], instances: Sequence[Any], items: Sequence[Any], joined: Sequence[str] = ()
+) -> None:
     """Run every prefetch of `items` (as `checked` returns them) for `instances` (all of class
-    `model`). A relation path loaded once is not loaded again: "a__b" after "a" (or "a__c")
-    goes on from the objects "a" found."""
+    `model`), whose query loaded the whole objects of the paths `joined` (select_related).
+
+    A relation path loaded once is not loaded again: "a__b" after "a" (or "a__c") goes on from
+    the objects "a" found, and a joined "a" is not read again.
+    """
     loaded: dict[str, list[Any]] = {}  # relation path -> the objects it put on the instances
+    for path in joined:
+        parts = path.split("__")
+        for end in range(1, len(parts) + 1):
+            prefix = "__".join(parts[:end])
+            if prefix not in loaded:
+                level = loaded.get(prefix.rpartition("__")[0], instances) if end > 1 else instances
+                found = (obj.__dict__.get(parts[end - 1]) for obj in level)
+                loaded[prefix] = [obj for obj in found if obj is not None]
     for item in items:
         wanted = as_prefetch(item)
         await _prefetch(model, instances, wanted.related_name.split("__"), wanted, loaded, "")

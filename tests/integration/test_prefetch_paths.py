@@ -108,3 +108,20 @@ async def test_filters_refuse_unsaved_or_foreign_instances(filled: Blog) -> None
         "Async",
         "Hello",
     ]
+
+
+async def test_a_joined_relation_is_not_read_again(filled: Blog, database: Database) -> None:
+    posts = filled.post.query.order_by("title").select_related("user")
+    with database.record_statements() as log:
+        found = await posts.prefetch_related("user", "user__posts")
+    assert len(log) == 2  # the posts with their users, then the users' posts
+    assert [(p.title, p.user.name) for p in found] == [
+        ("Async", "alice"),
+        ("Bob's", "bob"),
+        ("Hello", "alice"),
+    ]
+    assert sorted(p.title for p in found[0].user.posts) == ["Async", "Hello"]
+    with database.record_statements() as log:  # under only(), the joined users are partial
+        found = await posts.only("title", "user__name").prefetch_related("user")
+    assert len(log) == 2
+    assert [p.user.name for p in found] == ["alice", "bob", "alice"]
