@@ -26,7 +26,7 @@ from sqlalchemy.types import TypeDecorator
 from minorm.database.schema import set_default_trigger
 from minorm.exceptions import MigrationError
 from minorm.fields.base import MISSING
-from minorm.migrations import databases
+from minorm.migrations import databases, ordering
 from minorm.migrations.operations import (
     Comment,
     ExecuteSQLOp,
@@ -69,7 +69,7 @@ def process_revision_directives(
     apply_renames(context, upgrade, state, state.unmatched_renames)
     if not upgrade.is_empty():
         add_backfills(context, upgrade, model_defaults(registry), report)
-        upgrade.reverse_into(downgrade)
+        ordering.reverse_into(context, upgrade, downgrade)
         # The data of a dropped column is gone; a downgrade refills a required one with zeros.
         add_backfills(context, downgrade, zero_value, None)
         for container in (upgrade, downgrade):
