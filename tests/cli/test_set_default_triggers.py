@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 
+import minorm
 from minorm.database import Database
 from tests.backends import BACKENDS
 from tests.cli.project import Project
@@ -85,6 +86,65 @@ async def _delete_parent(url: str, column: str = "p") -> list[tuple[int | None]]
 
 def delete_parent(project: Project, column: str = "p") -> list[tuple[int | None]]:
     return asyncio.run(_delete_parent(project.url, column))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("before", ["on_delete=minorm.RESTRICT", "on_delete=minorm.DO_NOTHING"])
+def test_restricting_key_becomes_set_default(make_project, backend: str, before: str) -> None:
+    project = start(make_project, backend, before)
+    with pytest.raises(minorm.IntegrityError):
+        delete_parent(project)
+    project.write_models(models(SET_DEFAULT))
+    outcome = project.minorm("check")
+    assert outcome.code == 1, outcome.output
+    assert "on delete SET DEFAULT" in outcome.stdout
+    migrate_to(project, SET_DEFAULT, "set default")
+    assert triggers(project) == expected_triggers(project, TRIGGER)
+    assert delete_parent(project) == [(1,)]
+    project.ok("downgrade", "--", "-1")
+    assert triggers(project) == []
+    with pytest.raises(minorm.IntegrityError):
+        delete_parent(project)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_set_default_key_becomes_restrict(make_project, backend: str) -> None:
+    project = start(make_project, backend, "on_delete=minorm.CASCADE")
+    migrate_to(project, SET_DEFAULT, "set default")
+    assert delete_parent(project) == [(1,)]
+    restrict = "default=1, on_delete=minorm.RESTRICT"
+    project.write_models(models(restrict))
+    outcome = project.minorm("check")
+    assert outcome.code == 1, outcome.output
+    migrate_to(project, restrict, "restrict")
+    assert triggers(project) == []
+    with pytest.raises(minorm.IntegrityError):
+        delete_parent(project)
+    project.ok("downgrade", "--", "-1")
+    assert triggers(project) == expected_triggers(project, TRIGGER)
+    assert delete_parent(project) == [(1,)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_downgrade_back_to_set_default(make_project, backend: str) -> None:
+    project = start(make_project, backend, SET_DEFAULT)
+    migrate_to(project, "on_delete=minorm.CASCADE", "cascade")
+    assert triggers(project) == []
+    assert delete_parent(project) == []
+    project.ok("downgrade", "--", "-1")
+    assert triggers(project) == expected_triggers(project, TRIGGER)
+    assert delete_parent(project) == [(1,)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_downgrade_of_a_deleted_model_recreates_its_trigger(make_project, backend: str) -> None:
+    project = start(make_project, backend, SET_DEFAULT)
+    migrate_to(project, None, "no child")
+    assert "childs" not in project.tables()
+    assert triggers(project) == []
+    project.ok("downgrade", "--", "-1")
+    assert triggers(project) == expected_triggers(project, TRIGGER)
+    assert delete_parent(project) == [(1,)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
