@@ -23,8 +23,8 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.types import TypeDecorator
 
-from minorm.database.schema import set_default_trigger
-from minorm.exceptions import MigrationError
+from minorm.database.schema import refuse_self_referencing_set_default, set_default_trigger
+from minorm.exceptions import ConfigurationError, MigrationError
 from minorm.fields.base import MISSING
 from minorm.migrations import databases
 from minorm.migrations.operations import (
@@ -59,7 +59,7 @@ def process_revision_directives(
     registry = state.registry()
     set_default = registry.get_database(state.current).capabilities.foreign_key_set_default
     if not set_default:
-        match_set_default_triggers(context, upgrade)
+        match_set_default_triggers(context, upgrade, registry)
     prefix = f"{databases.label(state.current)}: " if state.several else ""
     report.pending += [f"{prefix}{line}" for line in _lines(upgrade, context) if line]
     if state.mode != "autogenerate":
@@ -375,7 +375,9 @@ def _drop_type(enum_type: sa.Enum, context: MigrationContext) -> ExecuteSQLOp:
 # -- ON DELETE SET DEFAULT where the database drops it (MySQL, MariaDB) -----------------------
 
 
-def match_set_default_triggers(context: MigrationContext, upgrade: ops.UpgradeOps) -> None:
+def match_set_default_triggers(
+    context: MigrationContext, upgrade: ops.UpgradeOps, registry: Registry
+) -> None:
     """Compare the SET DEFAULT keys of the models with the database's triggers.
 
     The database does not keep ON DELETE SET DEFAULT, so its keys always read back without
@@ -385,6 +387,11 @@ def match_set_default_triggers(context: MigrationContext, upgrade: ops.UpgradeOp
     "re-create this key" of a key that already is SET DEFAULT is dropped.
     """
     metadata = context.opts.get("target_metadata")
+    if isinstance(metadata, sa.MetaData):
+        try:
+            refuse_self_referencing_set_default(metadata, registry.column_label)
+        except ConfigurationError as exc:
+            raise MigrationError(str(exc)) from None
     triggers = _reflected_triggers(context)
     _mark_reflected_set_default(upgrade, triggers)
     if isinstance(metadata, sa.MetaData):

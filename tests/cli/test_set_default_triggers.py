@@ -200,3 +200,24 @@ def test_rename_a_column_with_a_server_default(make_project, backend: str) -> No
 async def _insert_item(url: str) -> None:
     async with Database(url) as db:
         await db.execute("INSERT INTO items (id) VALUES (1)")
+
+
+SELF = """
+class Node(minorm.Model):
+    name: str = minorm.CharField(max_length=50)
+    parent = minorm.ForeignKey("self", null=True, default=1, on_delete=minorm.SET_DEFAULT)
+
+    class Meta:
+        registry = models
+"""
+
+
+def test_self_referencing_set_default_is_refused_on_mariadb(make_project) -> None:
+    project: Project = make_project("mysql", "clirunner")
+    project.write_models(SELF)
+    project.ok("init")
+    outcome = project.minorm("makemigrations", "-m", "nodes")
+    assert outcome.code == 1, outcome.output
+    assert "Node.parent" in outcome.output
+    assert "SET_NULL" in outcome.output
+    assert project.versions() == []
