@@ -404,7 +404,12 @@ def _reflected_triggers(context: MigrationContext) -> set[str]:
     connection = context.connection
     if connection is None:
         return set()
-    query = "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = DATABASE()"
+    # A trigger lives in its table's schema; filtering on the table's schema lets the server
+    # read that schema only, not open the tables of every database on it.
+    query = (
+        "SELECT trigger_name FROM information_schema.triggers "
+        "WHERE event_object_schema = DATABASE()"
+    )
     return {str(row[0]) for row in connection.exec_driver_sql(query)}
 
 
