@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from minorm.database import Database
+from minorm.database.schema import refuse_self_referencing_set_default
 from minorm.exceptions import ConfigurationError
 from minorm.url import DatabaseURL
 
@@ -162,6 +163,18 @@ class Registry:
             waiting = ", ".join(self.pending_references)
             raise ConfigurationError(f"Models reference unknown model(s): {waiting}.")
 
+    def column_label(self, tablename: str, column: str) -> str:
+        """`Model.field` of the field holding `column` of table `tablename` (for messages);
+        `tablename.column` when no model of the registry has it."""
+        for model_name, model in self.models.items():
+            meta = getattr(model, "meta", None)
+            if getattr(meta, "tablename", None) != tablename:
+                continue
+            for name, field in getattr(meta, "fields", {}).items():
+                if column in field.column_names(name):
+                    return f"{model_name}.{name}"
+        return f"{tablename}.{column}"
+
     def get_database(self, name: str | None = None) -> Database:
         """The main database (`None`) or the extra database called `name`."""
         if name is None:
@@ -214,8 +227,11 @@ class Registry:
         self._check_complete()
         for name, unpinned in self._targets(databases):
             database = self.get_database(name)
+            metadata = self._metadata_for(name, unpinned)
+            if not database.capabilities.foreign_key_set_default:
+                refuse_self_referencing_set_default(metadata, self.column_label)
             async with database:
-                await database.create_all(self._metadata_for(name, unpinned))
+                await database.create_all(metadata)
 
     async def drop_all(self, databases: Iterable[str | None] | None = None) -> None:
         """Drop the tables `create_all(databases)` creates, connecting for the call if needed."""

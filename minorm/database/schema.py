@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from minorm.backends.compiler import CompiledQuery
-from minorm.exceptions import NotSupportedError
+from minorm.exceptions import ConfigurationError, NotSupportedError
 
 if TYPE_CHECKING:
     from minorm.database import Database
@@ -20,8 +20,12 @@ async def create_all(db: Database, metadata: sa.MetaData) -> None:
     """Create the tables of `metadata` (and their named enum types) that do not exist.
 
     Every statement is compiled before the first one runs, so a column type the backend
-    cannot store (PGArrayField on SQLite, say) is a NotSupportedError that creates nothing.
+    cannot store (PGArrayField on SQLite, say) is a NotSupportedError that creates nothing,
+    and a SET DEFAULT key the backend cannot emulate (`refuse_self_referencing_set_default`)
+    a ConfigurationError.
     """
+    if not db.capabilities.foreign_key_set_default:
+        refuse_self_referencing_set_default(metadata)
     statements: list[sa.schema.ExecutableDDLElement] = []
     for table in metadata.sorted_tables:
         statements.append(sa.schema.CreateTable(table, if_not_exists=True))
@@ -57,6 +61,33 @@ def _set_default_triggers(db: Database, metadata: sa.MetaData) -> list[str]:
                 )[1]
             )
     return triggers
+
+
+ColumnLabel = Callable[[str, str], str]
+
+
+def refuse_self_referencing_set_default(
+    metadata: sa.MetaData, label: ColumnLabel | None = None
+) -> None:
+    """Raise ConfigurationError for an ON DELETE SET DEFAULT key to its own table, on a
+    database that does it with a trigger (MySQL, MariaDB).
+
+    Their triggers may not change the table whose DELETE fired them: every delete of such a
+    table would fail (error 1442), so the schema is refused before anything is created.
+    """
+    for table in metadata.sorted_tables:
+        for fk in table.foreign_key_constraints:
+            if (fk.ondelete or "").upper() != "SET DEFAULT" or fk.referred_table is not table:
+                continue
+            column = fk.elements[0].parent.name
+            where = label(table.name, column) if label else f"{table.name}.{column}"
+            raise ConfigurationError(
+                f"{where}: MySQL and MariaDB cannot do on_delete=SET_DEFAULT for a key to its "
+                "own table (the trigger minorm uses in its place may not update the table a "
+                "DELETE is running on, so every delete from it would fail). Use "
+                "on_delete=SET_NULL or CASCADE, or set the key in application code before "
+                "deleting."
+            )
 
 
 def set_default_trigger(

@@ -23,8 +23,8 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.types import TypeDecorator
 
-from minorm.database.schema import set_default_trigger
-from minorm.exceptions import MigrationError
+from minorm.database.schema import refuse_self_referencing_set_default, set_default_trigger
+from minorm.exceptions import ConfigurationError, MigrationError
 from minorm.fields.base import MISSING
 from minorm.migrations import databases, ordering
 from minorm.migrations.operations import (
@@ -59,7 +59,7 @@ def process_revision_directives(
     registry = state.registry()
     set_default = registry.get_database(state.current).capabilities.foreign_key_set_default
     if not set_default:
-        forget_unreflected_set_default(upgrade)
+        match_set_default_triggers(context, upgrade, registry)
     prefix = f"{databases.label(state.current)}: " if state.several else ""
     report.pending += [f"{prefix}{line}" for line in _lines(upgrade, context) if line]
     if state.mode != "autogenerate":
@@ -375,11 +375,104 @@ def _drop_type(enum_type: sa.Enum, context: MigrationContext) -> ExecuteSQLOp:
 # -- ON DELETE SET DEFAULT where the database drops it (MySQL, MariaDB) -----------------------
 
 
-def forget_unreflected_set_default(upgrade: ops.UpgradeOps) -> None:
-    """Drop the phantom "re-create this foreign key" of a key declared ON DELETE SET DEFAULT.
+def match_set_default_triggers(
+    context: MigrationContext, upgrade: ops.UpgradeOps, registry: Registry
+) -> None:
+    """Compare the SET DEFAULT keys of the models with the database's triggers.
 
-    The database does not keep that action, so its foreign key always reads back without it;
-    the trigger minorm creates does the work instead.
+    The database does not keep ON DELETE SET DEFAULT, so its keys always read back without
+    it; a key whose trigger exists is a SET DEFAULT key. That is written into the reflected
+    keys (so a downgrade re-creates the key, and `manage_set_default_triggers` its trigger);
+    a key whose trigger is the only difference gets a drop and create of its own; the phantom
+    "re-create this key" of a key that already is SET DEFAULT is dropped.
+    """
+    metadata = context.opts.get("target_metadata")
+    if isinstance(metadata, sa.MetaData):
+        try:
+            refuse_self_referencing_set_default(metadata, registry.column_label)
+        except ConfigurationError as exc:
+            raise MigrationError(str(exc)) from None
+    triggers = _reflected_triggers(context)
+    _mark_reflected_set_default(upgrade, triggers)
+    if isinstance(metadata, sa.MetaData):
+        _drop_unwanted_set_default(upgrade, metadata, triggers)
+    forget_unreflected_set_default(upgrade)
+
+
+def _reflected_triggers(context: MigrationContext) -> set[str]:
+    """The names of the triggers in the migrated database (none when offline)."""
+    connection = context.connection
+    if connection is None:
+        return set()
+    # A trigger lives in its table's schema; filtering on the table's schema lets the server
+    # read that schema only, not open the tables of every database on it.
+    query = (
+        "SELECT trigger_name FROM information_schema.triggers "
+        "WHERE event_object_schema = DATABASE()"
+    )
+    return {str(row[0]) for row in connection.exec_driver_sql(query)}
+
+
+def _trigger_name(fk_name: Any) -> str | None:
+    if not isinstance(fk_name, str):
+        return None
+    return set_default_trigger(str, fk_name, "", "", "", "")[0]
+
+
+def _mark_reflected_set_default(upgrade: ops.UpgradeOps, triggers: set[str]) -> None:
+    """Give the reflected keys of dropped tables and constraints that have a trigger their
+    ON DELETE SET DEFAULT back."""
+    for op in upgrade.ops:
+        if isinstance(op, ops.DropTableOp) and op._reverse is not None:
+            for item in op._reverse.columns:
+                if (
+                    isinstance(item, sa.ForeignKeyConstraint)
+                    and _trigger_name(item.name) in triggers
+                ):
+                    item.ondelete = "SET DEFAULT"
+        elif isinstance(op, ops.ModifyTableOps):
+            for inner in op.ops:
+                reflected = getattr(inner, "_reverse", None)
+                if (
+                    isinstance(inner, ops.DropConstraintOp)
+                    and isinstance(reflected, ops.CreateForeignKeyOp)
+                    and _trigger_name(inner.constraint_name) in triggers
+                ):
+                    reflected.kw["ondelete"] = "SET DEFAULT"
+
+
+def _drop_unwanted_set_default(
+    upgrade: ops.UpgradeOps, metadata: sa.MetaData, triggers: set[str]
+) -> None:
+    """Drop and re-create each key of the models that has a trigger but is no longer
+    SET DEFAULT, and that no operation touches yet: its trigger goes with the old key."""
+    dropped = {
+        (table_ops.table_name, inner.constraint_name)
+        for table_ops in upgrade.ops
+        if isinstance(table_ops, ops.ModifyTableOps)
+        for inner in table_ops.ops
+        if isinstance(inner, ops.DropConstraintOp)
+    }
+    for table in metadata.sorted_tables:
+        for fk in table.foreign_key_constraints:
+            if (
+                (fk.ondelete or "").upper() == "SET DEFAULT"
+                or _trigger_name(fk.name) not in triggers
+                or (table.name, fk.name) in dropped
+            ):
+                continue
+            was = ops.CreateForeignKeyOp.from_constraint(fk)
+            was.kw["ondelete"] = "SET DEFAULT"
+            drop = ops.DropConstraintOp(
+                fk.name, table.name, type_="foreignkey", schema=table.schema, _reverse=was
+            )
+            create = ops.CreateForeignKeyOp.from_constraint(fk)
+            upgrade.ops.append(ops.ModifyTableOps(table.name, [drop, create], schema=table.schema))
+
+
+def forget_unreflected_set_default(upgrade: ops.UpgradeOps) -> None:
+    """Drop the phantom "re-create this foreign key" of a key declared ON DELETE SET DEFAULT
+    that already is (its reflected key marked by `_mark_reflected_set_default`).
     """
     kept: list[ops.MigrateOperation] = []
     for table_ops in upgrade.ops:
@@ -416,12 +509,12 @@ def _sets_default(op: ops.CreateForeignKeyOp) -> bool:
 def _same_key(drop: ops.DropConstraintOp, create: ops.CreateForeignKeyOp) -> bool:
     reflected = drop._reverse  # the key as read from the database, when Alembic kept it
     if not isinstance(reflected, ops.CreateForeignKeyOp):
-        return True
+        return False
     return (
         list(reflected.local_cols) == list(create.local_cols)
         and reflected.referent_table == create.referent_table
         and list(reflected.remote_cols) == list(create.remote_cols)
-        and str(reflected.kw.get("ondelete") or "").upper() in ("", "RESTRICT", "NO ACTION")
+        and _sets_default(reflected)
     )
 
 

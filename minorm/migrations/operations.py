@@ -85,6 +85,14 @@ class RenameColumnOp(ops.AlterColumnOp):
     (Alembic's own `AlterColumnOp.reverse` keeps `modify_name` out of the swap.)
     """
 
+    def __init__(self, table_name: str, column_name: str, **kw: Any) -> None:
+        super().__init__(table_name, column_name, **kw)
+        # Alembic's renderer tests `existing_server_default` for truth, which a bare SQL
+        # expression (a reflected default) refuses; a DefaultClause renders the same.
+        default = self.existing_server_default
+        if isinstance(default, sa.sql.ClauseElement):
+            self.existing_server_default = sa.DefaultClause(default)
+
     def reverse(self) -> ops.AlterColumnOp:
         assert self.modify_name is not None
         return RenameColumnOp(

@@ -849,6 +849,41 @@ async def test_on_delete_set_default_and_do_nothing(database: Database) -> None:
         await models.drop_all()
 
 
+async def test_on_delete_set_default_to_its_own_table(database: Database) -> None:
+    """MySQL and MariaDB cannot run minorm's SET DEFAULT trigger on the table it updates:
+    create_all refuses such a key, naming it, and creates nothing; elsewhere it works."""
+    models = minorm.Registry(database)
+
+    class Node(minorm.Model):
+        name: str = minorm.CharField(max_length=20)
+        parent = minorm.ForeignKey("self", null=True, default=1, on_delete=minorm.SET_DEFAULT)
+
+        class Meta:
+            registry = models
+            tablename = "rel_nodes"
+
+    await models.drop_all()
+    if not database.capabilities.foreign_key_set_default:
+        with pytest.raises(minorm.ConfigurationError, match=r"Node\.parent: .*SET_NULL"):
+            await models.create_all()
+        with pytest.raises(minorm.ConfigurationError, match=r"rel_nodes\.parent: "):
+            await database.create_all(models.metadata)
+        with pytest.raises(minorm.DatabaseError):
+            await database.fetch_all("SELECT * FROM rel_nodes")
+        return
+    await models.create_all()
+    try:
+        root = await Node.query.create(name="root")
+        assert root.pk == 1  # the default of Node.parent
+        branch = await Node.query.create(name="branch", parent=root)
+        await Node.query.create(name="leaf", parent=branch)
+        await branch.delete()
+        leaf = await Node.query.get(name="leaf")
+        assert leaf.parent.pk == root.pk
+    finally:
+        await models.drop_all()
+
+
 # -- configuration errors ----------------------------------------------------------------------
 
 
