@@ -225,11 +225,17 @@ def test_downgrade_to_base_with_an_indexed_foreign_key(make_project, backend: st
     ids=["index_removed", "one_to_one_to_foreign_key"],
 )
 def test_dropping_an_index_a_foreign_key_uses(make_project, backend: str, field: str) -> None:
-    if backend == "sqlite" and "OneToOne" in field:
-        pytest.xfail("Alembic does not see an unnamed unique constraint go on SQLite")
     project: Project = make_project(backend, "clirunner")
     before = AUTHOR + book(field)
     start(project, before)
+    if backend == "sqlite" and "OneToOne" in field:
+        # A known limit, documented in docs/migrations.md: SQLite does not name a UNIQUE
+        # constraint, and Alembic does not see an unnamed one go, so no migration is written.
+        project.write_models(
+            AUTHOR + book("author = minorm.ForeignKey(Author, on_delete=minorm.CASCADE)")
+        )
+        assert project.ok("check").startswith("No changes")
+        return
     execute(
         project,
         "INSERT INTO authors (id, name) VALUES (1, 'Ann')",

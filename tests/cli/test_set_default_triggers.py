@@ -158,10 +158,6 @@ def test_rename_a_set_default_key(make_project, backend: str) -> None:
     assert delete_parent(project, "q") == [(1,)]
 
 
-@pytest.mark.xfail(
-    reason="the downgrade re-creates the key on p before renaming q back to p; the operation "
-    "ordering work (branch fix-mig-order, drop_before_rename) fixes it: drop this mark then",
-)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_downgrade_of_a_renamed_set_default_key(make_project, backend: str) -> None:
     project = start(make_project, backend, SET_DEFAULT)
