@@ -8,12 +8,15 @@ sum stays an `int` on every backend), `Avg` as a `float` (a `Decimal` for decima
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+
+from minorm.exceptions import QuerySetError
 
 
 def _python_type(column: sa.ColumnElement[Any]) -> Any:
@@ -30,16 +33,36 @@ def _python_type(column: sa.ColumnElement[Any]) -> Any:
     return None
 
 
+_NUMBERS = frozenset({int, float, decimal.Decimal})
+# What every backend compares alike (booleans, JSON and UUIDs: not PostgreSQL's min/max).
+_ORDERED = _NUMBERS | {str, datetime.date, datetime.datetime, datetime.time, datetime.timedelta}
+
+
 @dataclass(frozen=True, slots=True)
 class Aggregate:
     """An SQL aggregate function over the field `field`."""
 
     field: str
     function: ClassVar[str] = ""
+    takes: ClassVar[frozenset[Any]] = _ORDERED  # the Python types of the fields it takes
 
     def expression(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         """The SQL expression, typed as the column so its result processing applies."""
         return sa.type_coerce(getattr(sa.func, self.function)(column), column.type)
+
+    def check(self, column: sa.ColumnElement[Any], model: str) -> None:
+        """QuerySetError when `column` holds values this aggregate does not compute the same
+        way on every backend (a sum of text, the largest boolean, ...)."""
+        python_type = _python_type(column)
+        if python_type in self.takes and python_type is not bool:
+            return
+        kinds = "numbers" if self.takes is _NUMBERS else "numbers, text, dates and times"
+        held = getattr(python_type, "__name__", "other")
+        hint = " (for booleans: filter(...).exists())" if python_type is bool else ""
+        raise QuerySetError(
+            f"{type(self).__name__}({self.field!r}) on {model}: {self.function}() takes "
+            f"{kinds}; {self.field!r} holds {held} values{hint}."
+        )
 
     def converter(self, column: sa.ColumnElement[Any]) -> Callable[[Any], Any] | None:
         """How a result value becomes the documented Python type (None: as it comes)."""
@@ -51,6 +74,7 @@ class Aggregate:
 
 class Sum(Aggregate):
     function = "sum"
+    takes = _NUMBERS
 
 
 class Min(Aggregate):
@@ -63,6 +87,7 @@ class Max(Aggregate):
 
 class Avg(Aggregate):
     function = "avg"
+    takes = _NUMBERS
 
     def expression(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
         return sa.func.avg(column)
@@ -86,6 +111,9 @@ class Count(Aggregate):
         if self.field == "*":
             return sa.func.count()
         return sa.func.count(column.distinct() if self.distinct else column)
+
+    def check(self, column: sa.ColumnElement[Any], model: str) -> None:
+        """Any field can be counted."""
 
     def converter(self, column: sa.ColumnElement[Any]) -> Callable[[Any], Any] | None:
         return int

@@ -101,6 +101,10 @@ class QuerySet(QuerySQL[ModelT]):
         (default: the queryset's `batch_size()`, else 1000). Outside a transaction the rows
         stream on a connection of their own, so queries inside the loop work. With
         `prefetch_related`, each batch is prefetched before its models are yielded."""
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise QuerySetError(f"iterate() takes a positive batch_size, not {batch_size!r}.")
         size = batch_size or self._state.batch_size or 1000
         query = self._rows_query(self._state)
         load = self._loader(self._state)
@@ -268,6 +272,8 @@ class QuerySet(QuerySQL[ModelT]):
         self, names: list[str], aggregates: dict[str, Aggregate]
     ) -> list[Sequence[Any]]:
         state = self._state
+        if aggregates or state.group_by:
+            self._check_grouped(names, aggregates)
         extra: list[sa.ColumnElement[Any]] = []
         converters: list[Callable[[Any], Any] | None] = [None] * len(names)
         for label, aggregate in aggregates.items():
@@ -278,12 +284,48 @@ class QuerySet(QuerySQL[ModelT]):
         def columns(joins: Joins) -> list[sa.ColumnElement[Any]]:
             return [*(self._column(name, joins, why="values") for name in names), *extra]
 
+        def build(binder: Binder) -> ClauseElement:
+            if not (state.combined and (aggregates or state.group_by)):
+                return self._statement(state, columns, binder)
+            # Over a union: the aggregates and groups are the combination's, not each part's.
+            inner = self._statement(state, list(self.table.columns), binder).subquery()
+            keys = [str(self._column(name).key) for name in names]
+            selected = [inner.c[key] for key in keys] + [
+                a.expression(inner.c[str(self._aggregate_column(k, a).key)]).label(k)
+                for k, a in aggregates.items()
+            ]
+            query = sa.select(*selected).select_from(inner)
+            grouping = [inner.c[str(self._column(name).key)] for name in state.group_by]
+            return query.group_by(*grouping) if grouping else query
+
         kind = ("values", tuple(names), tuple(aggregates.items()))
-        query = self._prepared(kind, lambda b: self._statement(state, columns, b))
+        query = self._prepared(kind, build)
         rows = await self._database.fetch_values(query)
         if not aggregates:
             return rows
         return [_convert(row, converters) for row in rows]
+
+    def _check_grouped(self, names: list[str], aggregates: dict[str, Aggregate]) -> None:
+        """Fields beside aggregates in values() must be grouped by, or the database picks
+        an arbitrary row's value (SQLite, MariaDB) or refuses (PostgreSQL)."""
+        state = self._state
+        loose = [name for name in names if name not in state.group_by]
+        if loose:
+            called = ", ".join([*map(repr, names), *(f"{k}=..." for k in aggregates)])
+            fix = (
+                f"add group_by({', '.join(map(repr, loose))}) for one row per group"
+                if not state.group_by
+                else f"add {', '.join(map(repr, loose))} to group_by(...)"
+            )
+            raise QuerySetError(
+                f"values({called}): on a grouped or aggregated query each field must be one the "
+                f"queryset groups by; {fix}, or leave the fields out."
+            )
+        if state.combined and any("__" in name for name in (*names, *state.group_by)):
+            raise QuerySetError(
+                "values() with aggregates over a union takes the model's own fields, not "
+                "relation paths."
+            )
 
     def _aggregate_column(self, label: str, aggregate: Aggregate) -> sa.ColumnElement[Any]:
         if not isinstance(aggregate, Aggregate):
@@ -292,7 +334,11 @@ class QuerySet(QuerySQL[ModelT]):
             )
         if aggregate.field == "*" and isinstance(aggregate, Count):  # rows, not a field
             return self.table.primary_key.columns[0]
-        return self._column(aggregate.field, why=f"{type(aggregate).__name__}({aggregate.field!r})")
+        column = self._column(
+            aggregate.field, why=f"{type(aggregate).__name__}({aggregate.field!r})"
+        )
+        aggregate.check(column, self._meta.model_name)
+        return column
 
     async def aggregate(self, **aggregates: Aggregate) -> dict[str, Any]:
         """Compute aggregates over the rows: `aggregate(total=Sum("price"), n=Count())`."""

@@ -63,6 +63,13 @@ async def update(qs: QuerySet[Any], values: dict[str, Any]) -> int:
     if not values:
         raise QuerySetError("update() needs at least one field=value.")
     model = cast("Any", qs.model)
+    for name, value in values.items():
+        if isinstance(value, sa.ClauseElement):
+            raise QuerySetError(
+                f"update({name}=<SQL expression>) on {model.__name__}: update() sets values "
+                f"checked by the model's fields, not SQL expressions; for a computed update, "
+                f"run `{model.__name__}.table.update()` through the database."
+            )
     row = validated(model, values)
     for name, field in model.meta.column_fields.items():
         if name not in row and getattr(field, "auto_now", False):

@@ -253,6 +253,51 @@ async def test_aggregates(models: Models) -> None:
         await item.query.sum("nope")
 
 
+async def test_aggregates_refuse_fields_they_do_not_compute_alike(models: Models) -> None:
+    item = models.item
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=r"Sum\('name'\) on Item: sum\(\) takes numbers; 'name' holds str values",
+    ):
+        await item.query.aggregate(s=Sum("name"))
+    with pytest.raises(
+        minorm.QuerySetError,
+        match=r"Avg\('sold_on'\) on Item: avg\(\) takes numbers; 'sold_on' holds date",
+    ):
+        await item.query.avg("sold_on")
+    assert await item.query.max("changed") is not None
+
+
+async def test_values_with_aggregates_groups_or_refuses(models: Models) -> None:
+    item = models.item
+    with pytest.raises(minorm.QuerySetError, match=r"add group_by\('category'\) for one row"):
+        await item.query.values("category", n=Count())
+    with pytest.raises(minorm.QuerySetError, match=r"add 'name' to group_by"):
+        await item.query.group_by("category").values(["category", "name"])
+    grouped = await item.query.group_by("category").values("category", n=Count())
+    assert sorted((row["category"], row["n"]) for row in grouped) == [("fruit", 3), ("tool", 2)]
+
+
+async def test_aggregates_over_a_union_are_the_unions(models: Models) -> None:
+    item = models.item
+    fruit, dear = item.query.filter(category="fruit"), item.query.filter(price__gt=4)
+    assert await fruit.union_all(dear).values(n=Count()) == [{"n": 6}]  # Apple twice
+    assert await fruit.union(dear).values(n=Count(), s=Sum("price")) == [{"n": 5, "s": 62}]
+    grouped = await fruit.union_all(dear).group_by("category").values("category", n=Count())
+    assert sorted((row["category"], row["n"]) for row in grouped) == [("fruit", 4), ("tool", 2)]
+    assert await fruit.union(dear).aggregate(s=Sum("price")) == {"s": 62}
+
+
+async def test_iterate_and_update_refuse_what_they_cannot_do(models: Models) -> None:
+    item = models.item
+    with pytest.raises(minorm.QuerySetError, match="positive batch_size, not 0"):
+        async for _ in item.query.iterate(batch_size=0):
+            pass
+    with pytest.raises(minorm.QuerySetError, match="not SQL expressions"):
+        await item.query.update(price=item.table.c.price + 1)
+    assert await item.query.sum("price") == 62  # nothing written
+
+
 async def test_async_for_streams_in_batches(models: Models, database: Database) -> None:
     item = models.item
     await item.query.bulk_create(
