@@ -168,16 +168,23 @@ def _number_constraints(numbers: _NumberOptions) -> dict[str, Any]:
 def _integer(
     kind: str,
     column_type: TypeEngine[int],
+    bits: int,
     increment_on_save: int,
     numbers: _NumberOptions,
     options: FieldOptions,
 ) -> Any:
+    # The column's range is validated too: SQLite would store any 64-bit value where
+    # PostgreSQL and MySQL refuse one past the type's range, so every backend refuses it here.
+    constraints = _number_constraints(numbers)
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    constraints["ge"] = max(constraints.get("ge", low), low)
+    constraints["le"] = min(constraints.get("le", high), high)
     return IntegerLikeField(
         kind=kind,
         python_type=int,
         column_type=column_type,
         increment_on_save=increment_on_save,
-        constraints=_number_constraints(numbers),
+        constraints=constraints,
         **options,
     )
 
@@ -187,18 +194,19 @@ class _IntegerOptions(_NumberOptions, FieldOptions, total=False):
 
 
 def IntegerField(**options: Unpack[_IntegerOptions]) -> Any:
-    """`INTEGER`; `minimum`/`maximum`/`exclusive_*`/`multiple_of` validate."""
-    return _integer("IntegerField", sa.Integer(), *_split_integer(options))
+    """`INTEGER` (32 bits: values outside its range are refused); `minimum`/`maximum`/
+    `exclusive_*`/`multiple_of` validate."""
+    return _integer("IntegerField", sa.Integer(), 32, *_split_integer(options))
 
 
 def SmallIntegerField(**options: Unpack[_IntegerOptions]) -> Any:
-    """`SMALLINT`."""
-    return _integer("SmallIntegerField", sa.SmallInteger(), *_split_integer(options))
+    """`SMALLINT` (16 bits: values outside its range are refused)."""
+    return _integer("SmallIntegerField", sa.SmallInteger(), 16, *_split_integer(options))
 
 
 def BigIntegerField(**options: Unpack[_IntegerOptions]) -> Any:
     """`BIGINT` (an `INTEGER` on SQLite when it is an autoincrementing primary key)."""
-    return _integer("BigIntegerField", sa.BigInteger(), *_split_integer(options))
+    return _integer("BigIntegerField", sa.BigInteger(), 64, *_split_integer(options))
 
 
 def _split_integer(options: _IntegerOptions) -> tuple[int, _NumberOptions, FieldOptions]:

@@ -644,3 +644,13 @@ async def test_repeated_shapes_compile_once(models: Models, database: Database) 
         await item.query.get(pk=rows[0].id)
         await item.query.filter(name__in=["saw", "pear"][: 1 + n % 2]).count()
     assert len(compiler._cache) - before <= 4  # get, two IN-list lengths, count
+
+
+async def test_integer_fields_refuse_values_past_their_columns_range(models: Models) -> None:
+    item = models.item
+    for price in (2**31, -(2**31) - 1, 2**40):
+        with pytest.raises(minorm.ValidationError, match="price"):
+            await item.query.create(name="big", category="x", price=price)
+    edge = await item.query.create(name="edge", category="x", price=2**31 - 1)
+    assert (await item.query.get(pk=edge.pk)).price == 2**31 - 1
+    assert await item.query.filter(name="big").count() == 0
