@@ -109,10 +109,10 @@ async def test_recreating_the_schema_through_a_force_rollback_test_client(
 
 
 @pytest.mark.backends("postgresql")
-async def test_another_database_object_on_the_same_server_sees_the_new_schema(
+async def test_a_schema_changed_by_another_database_object_reaches_the_app_when_told(
     database_url: str,
 ) -> None:
-    """The app's Database and a second one (a test client, a tool) in one process."""
+    """The app's Database and a second one (a tool) in one process: `schema_changed()`."""
     app = Database(database_url, min_size=1, max_size=1)
     other = Database(database_url, min_size=1, max_size=1)
     registry, paint = declare(app)
@@ -123,6 +123,7 @@ async def test_another_database_object_on_the_same_server_sees_the_new_schema(
             await paint.query.create(color=Color.red)
             await other_registry.drop_all()
             await other_registry.create_all()
+            app.schema_changed()
             await paint.query.create(color=Color.red)
             assert await paint.query.filter(color=Color.red).count() == 1
         finally:
