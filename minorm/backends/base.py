@@ -102,3 +102,7 @@ class Backend(Protocol):
 
     def not_executed(self, exc: Exception) -> bool:
         """Tell whether `exc` proves the statement never ran, so running it again is safe."""
+
+    def schema_changed(self) -> None:
+        """Make every connection forget what it cached about the schema (prepared statements,
+        type OIDs) before its next statement; DDL ran."""

@@ -168,6 +168,9 @@ class MySQLBackend:
             return True
         return _code(exc) in _DISCONNECT_CODES
 
+    def schema_changed(self) -> None:
+        pass  # no statement or type cache outlives DDL
+
     def not_executed(self, exc: Exception) -> bool:
         return _code(exc) == 2006  # "server has gone away" is reported before sending
 

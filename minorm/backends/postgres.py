@@ -40,11 +40,33 @@ _SQLSTATE_CLASSES: dict[str, type[DatabaseError]] = {
 }
 
 
-class PostgresConnection:
-    __slots__ = ("_conn",)
+class SchemaState:
+    """How often DDL changed the schema, shared by the connections of one backend.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    asyncpg caches, per connection, prepared statements and the types their parameters and
+    columns have, by type OID. A type dropped and created again (a ChoiceField's enum type in
+    `drop_all` + `create_all`) gets a new OID, and a statement prepared before fails with
+    "cache lookup failed for type". A connection that has not seen the latest change drops
+    those caches before its next statement; otherwise the check is one integer comparison.
+    """
+
+    __slots__ = ("changes",)
+
+    def __init__(self) -> None:
+        self.changes = 0
+
+
+class PostgresConnection:
+    __slots__ = ("_conn", "_schema", "_seen")
+
+    def __init__(self, conn: asyncpg.Connection, schema: SchemaState) -> None:
         self._conn = conn
+        self._schema = schema
+        self._seen = schema.changes
+
+    async def _reload_schema(self) -> None:
+        self._seen = self._schema.changes
+        await self._conn.reload_schema_state()
 
     @property
     def raw(self) -> asyncpg.Connection:
@@ -53,20 +75,28 @@ class PostgresConnection:
     async def fetch(
         self, sql: str, args: Sequence[Any]
     ) -> tuple[list[Sequence[Any]], Sequence[str]]:
+        if self._seen != self._schema.changes:
+            await self._reload_schema()
         rows = await self._conn.fetch(sql, *args)
         return rows, (tuple(rows[0].keys()) if rows else ())
 
     async def execute(self, sql: str, args: Sequence[Any]) -> tuple[int, Any]:
+        if self._seen != self._schema.changes:
+            await self._reload_schema()
         # Without arguments asyncpg uses the simple protocol (no prepared statement).
         status = await self._conn.execute(sql, *args)
         return _rowcount(status), None
 
     async def execute_many(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        if self._seen != self._schema.changes:
+            await self._reload_schema()
         await self._conn.executemany(sql, args)
 
     async def stream(
         self, sql: str, args: Sequence[Any], batch_size: int
     ) -> AsyncGenerator[tuple[list[Sequence[Any]], Sequence[str]], None]:
+        if self._seen != self._schema.changes:
+            await self._reload_schema()
         # A server-side cursor lives inside a transaction; open one if none is open.
         own = not self._conn.is_in_transaction()
         if own:
@@ -82,6 +112,8 @@ class PostgresConnection:
                 await self._conn.execute("COMMIT")
 
     async def run(self, sql: str) -> None:
+        if self._seen != self._schema.changes:
+            await self._reload_schema()
         await self._conn.execute(sql)
 
     async def begin(self, isolation: str | None, readonly: bool) -> None:
@@ -135,6 +167,7 @@ class PostgresBackend:
         cache_size = int_option(
             url, "statement_cache_size", options.pop("statement_cache_size", 100 if prepared else 0)
         )
+        self._schema = SchemaState()
         self._connect_kwargs: dict[str, Any] = {
             "host": url.hostname,
             "port": url.port,
@@ -154,7 +187,7 @@ class PostgresBackend:
             await conn.set_type_codec(
                 typename, encoder=_identity, decoder=json.loads, schema="pg_catalog"
             )
-        return PostgresConnection(conn)
+        return PostgresConnection(conn, self._schema)
 
     async def close(self, conn: PostgresConnection) -> None:
         try:
@@ -204,6 +237,9 @@ class PostgresBackend:
             return True
         sqlstate = getattr(exc, "sqlstate", None) or ""
         return sqlstate.startswith(("08", "57P"))
+
+    def schema_changed(self) -> None:
+        self._schema.changes += 1
 
     def not_executed(self, exc: Exception) -> bool:
         # 57P01 (admin shutdown) instead of a result: the server was ending this backend, so

@@ -370,6 +370,9 @@ class SQLiteBackend:
     def is_disconnect(self, exc: Exception) -> bool:
         return isinstance(exc, ValueError) and "Connection closed" in str(exc)
 
+    def schema_changed(self) -> None:
+        pass  # no statement or type cache outlives DDL
+
     def not_executed(self, exc: Exception) -> bool:
         return self.is_disconnect(exc)
 

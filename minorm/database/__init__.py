@@ -228,6 +228,14 @@ class Database:
         """A `with` block that collects the SQL of the statements this database runs in it."""
         return StatementLog(self._logs)
 
+    def schema_changed(self) -> None:
+        """Tell this database's connections that DDL changed the schema (`create_all`,
+        `drop_all` and migrations call this). On PostgreSQL each connection then drops its
+        prepared statements and cached type OIDs before its next statement, so a type dropped
+        and created again (an enum) is looked up anew. Call it after DDL of your own that drops
+        or re-creates a type, and on a `Database` whose schema another one changed."""
+        self._backend.schema_changed()
+
     def compiled(self, key: Hashable, build: Callable[[], ClauseElement]) -> CompiledQuery:
         """The query compiled for `key`, built once with `build()` (see `Compiler.shape`)."""
         return self._compiler.shape(key, build)

@@ -31,13 +31,16 @@ async def create_all(db: Database, metadata: sa.MetaData) -> None:
         statements.append(sa.schema.CreateTable(table, if_not_exists=True))
         statements.extend(sa.schema.CreateIndex(i, if_not_exists=True) for i in table.indexes)
     compiled = [_compile(db, statement) for statement in statements]
-    for enum_type in await _enum_types(db, metadata, existing=False):
-        await db.execute(postgresql.CreateEnumType(enum_type))
-    for query in compiled:
-        await db.execute(query)
-    if not db.capabilities.foreign_key_set_default:
-        for trigger in _set_default_triggers(db, metadata):
-            await db.execute(trigger)
+    try:
+        for enum_type in await _enum_types(db, metadata, existing=False):
+            await db.execute(postgresql.CreateEnumType(enum_type))
+        for query in compiled:
+            await db.execute(query)
+        if not db.capabilities.foreign_key_set_default:
+            for trigger in _set_default_triggers(db, metadata):
+                await db.execute(trigger)
+    finally:
+        db.schema_changed()
 
 
 def _set_default_triggers(db: Database, metadata: sa.MetaData) -> list[str]:
@@ -127,10 +130,13 @@ def _compile(db: Database, statement: sa.schema.ExecutableDDLElement) -> Compile
 
 async def drop_all(db: Database, metadata: sa.MetaData) -> None:
     """Drop the tables of `metadata` (and their named enum types) that exist."""
-    for table in reversed(metadata.sorted_tables):
-        await db.execute(sa.schema.DropTable(table, if_exists=True))
-    for enum_type in await _enum_types(db, metadata, existing=True):
-        await db.execute(postgresql.DropEnumType(enum_type))
+    try:
+        for table in reversed(metadata.sorted_tables):
+            await db.execute(sa.schema.DropTable(table, if_exists=True))
+        for enum_type in await _enum_types(db, metadata, existing=True):
+            await db.execute(postgresql.DropEnumType(enum_type))
+    finally:
+        db.schema_changed()
 
 
 async def _enum_types(db: Database, metadata: sa.MetaData, *, existing: bool) -> list[sa.Enum]:

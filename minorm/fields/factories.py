@@ -323,8 +323,11 @@ def UUIDField(**options: Unpack[FieldOptions]) -> Any:
 
 
 def JSONField(**options: Unpack[FieldOptions]) -> Any:
-    """`JSON`: any JSON-serialisable value, nested lists and dicts included."""
-    return Field(kind="JSONField", python_type=Any, column_type=sa.JSON(), **options)
+    """`JSONB` on PostgreSQL, `JSON` elsewhere: any JSON-serialisable value, nested lists and
+    dicts included. PostgreSQL's `json` has no equality operator, so `distinct()`, `union()` and
+    filtering by a value need `jsonb`."""
+    column_type = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    return Field(kind="JSONField", python_type=Any, column_type=column_type, **options)
 
 
 def BinaryField(*, max_length: int | None = None, **options: Unpack[FieldOptions]) -> Any:

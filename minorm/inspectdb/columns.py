@@ -86,8 +86,10 @@ def field_call(
     if isinstance(column_type, postgresql.ARRAY):
         item = sa_type_source(column_type.item_type)
         return FieldCall("minorm.PGArrayField", [item.source()], imports=item.imports)
-    if isinstance(column_type, sa.JSON) and not isinstance(column_type, postgresql.JSONB):
-        return FieldCall("minorm.JSONField")
+    if isinstance(column_type, sa.JSON):
+        if dialect != "postgresql" or isinstance(column_type, postgresql.JSONB):
+            return FieldCall("minorm.JSONField")  # JSONB on PostgreSQL
+        return generic_call(column_type)  # PostgreSQL's `json` stays `json`
     known = _known_field(column_type, dialect, is_mariadb)
     if known is not None:
         return known

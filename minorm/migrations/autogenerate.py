@@ -21,6 +21,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.autogenerate.render import render_op
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
 from minorm.database.schema import refuse_self_referencing_set_default, set_default_trigger
@@ -121,11 +122,19 @@ def render_now(
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
-    """Import the module of a minorm column type a migration file uses."""
+    """Import the module of a minorm column type a migration file uses; write a PostgreSQL
+    JSON variant (a `JSONField`'s `JSONB`) the same way whatever the database."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
         module = type(obj).__module__
         if module.startswith("minorm.") and autogen_context.imports is not None:
             autogen_context.imports.add(f"import {module}")
+    if type_ == "type" and isinstance(obj, postgresql.JSON) and type(obj.astext_type) is sa.Text:
+        # Only PostgreSQL's own renderer spells the text type `sa.Text()`; on the other
+        # databases Alembic would write `Text()`, a name the migration file does not import.
+        if autogen_context.imports is not None:
+            autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        prefix = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
+        return f"postgresql.{type(obj).__name__}(astext_type={prefix}Text())"
     return False
 
 

@@ -199,6 +199,9 @@ async def _run_online(
                 )
         finally:
             await engine.dispose()
+            # The app's own connections (this process's pools) forget the types and prepared
+            # statements of the schema before.
+            registry.get_database(name).schema_changed()
 
 
 def _run_on_connection(

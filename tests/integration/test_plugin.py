@@ -292,3 +292,62 @@ def test_a_test_in_another_event_loop_is_a_clear_error(pytester: pytest.Pytester
             "set asyncio_default_fixture_loop_scope = module."
         ]
     )
+
+
+ENUM_APP = """
+import enum
+
+import minorm
+
+models = minorm.Registry(database={url!r})
+
+
+class Color(enum.Enum):
+    red = "red"
+    blue = "blue"
+
+
+class Paint(minorm.Model):
+    color: Color = minorm.ChoiceField(Color)
+
+    class Meta:
+        registry = models
+"""
+
+RECREATE_TESTS = """
+from app import Color, Paint, models
+
+
+async def test_a_uses_the_schema_of_the_session(minorm_db):
+    await Paint.query.create(color=Color.red)
+    assert await Paint.query.filter(color=Color.red).count() == 1
+
+
+async def test_b_recreates_the_schema_in_the_test(minorm_db):
+    for _ in range(2):
+        await models.drop_all()
+        await models.create_all()
+        await Paint.query.create(color=Color.red)
+        assert await Paint.query.filter(color=Color.red).count() == 1
+
+
+async def test_c_the_session_schema_is_back(minorm_db):
+    await Paint.query.create(color=Color.blue)
+    assert [p.color for p in await Paint.query.all()] == [Color.blue]
+"""
+
+
+@pytest.mark.backends("sqlite", "postgresql")  # MySQL's DDL commits: no rollback undoes it
+def test_a_test_may_drop_and_create_enum_tables(
+    pytester: pytest.Pytester, database_url: str
+) -> None:
+    """The drop and create run in the test's rolled-back transaction, on one connection that
+    already prepared statements on the enum type of the session's schema (PostgreSQL)."""
+    pytester.makepyfile(app=ENUM_APP.format(url=database_url))
+    pytester.makeini(
+        ASYNCIO_INI.format(mode="auto").replace("= function", "= session")
+        + "asyncio_default_test_loop_scope = session\n"
+    )
+    pytester.makepyfile(test_paints=RECREATE_TESTS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3)

@@ -180,6 +180,12 @@ def test_types_without_a_factory_keep_their_sqlalchemy_type() -> None:
     )
     mariadb_json = mysql.LONGTEXT(charset="utf8mb4", collation="utf8mb4_bin")
     assert field_call(mariadb_json, "mysql", is_mariadb=True).source() == "minorm.JSONField()"
+    # A JSONField is JSONB on PostgreSQL; a `json` column keeps its type.
+    assert field_call(postgresql.JSONB(), "postgresql").source() == "minorm.JSONField()"
+    assert field_call(postgresql.JSON(), "postgresql").source() == (
+        "minorm.Field(python_type=typing.Any, column_type=postgresql.JSON())"
+    )
+    assert field_call(sa.JSON(), "sqlite").source() == "minorm.JSONField()"
 
 
 def test_literals_are_double_quoted() -> None:
