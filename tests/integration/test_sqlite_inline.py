@@ -73,11 +73,10 @@ async def test_a_slow_read_is_interrupted_and_run_on_the_thread(
     assert len(backend._slow) == 1
 
 
-async def test_a_read_slow_by_chance_is_tried_inline_again(
-    opened: tuple[SQLiteBackend, SQLiteConnection],
-) -> None:
-    backend, conn = opened
-    pauses = [0.01]  # the first call stalls, as a paused process or a cold page cache would
+async def test_a_read_slow_by_chance_is_tried_inline_again(tmp_path: Path) -> None:
+    # A budget of 50 ms, so that only the stall, never a loaded machine, runs out of it.
+    backend, conn = await _open(f"sqlite:///{tmp_path / 'chance.db'}?inline_reads=0.05")
+    pauses = [0.2]  # the first call stalls, as a paused process or a cold page cache would
 
     def stall() -> int:
         if pauses:
@@ -90,14 +89,17 @@ async def test_a_read_slow_by_chance_is_tried_inline_again(
         "SELECT x + 1 FROM c WHERE x < 2000) SELECT count(*) FROM c)"
     )
     threads = []
-    for _ in range(3):
-        rows, _ = await conn.fetch(sql, ())
-        assert rows[0][1:] == (1, 2000)
-        threads.append(rows[0][0] == threading.get_ident())
-    # Interrupted and re-run on the thread; the next run on the thread; then inline again.
-    assert threads == [False, False, True]
-    assert backend._slow.runs_left(sql) == 0
-    assert len(backend._slow) == 0  # forgiven
+    try:
+        for _ in range(3):
+            rows, _ = await conn.fetch(sql, ())
+            assert rows[0][1:] == (1, 2000)
+            threads.append(rows[0][0] == threading.get_ident())
+        # Interrupted and re-run on the thread; the next run on the thread; then inline again.
+        assert threads == [False, False, True]
+        assert backend._slow.runs_left(sql) == 0
+        assert len(backend._slow) == 0  # forgiven
+    finally:
+        await backend.close(conn)
 
 
 async def test_a_long_read_returns_every_row_in_order(
