@@ -274,29 +274,19 @@ class QuerySet(QuerySQL[ModelT]):
         state = self._state
         if aggregates or state.group_by:
             self._check_grouped(names, aggregates)
-        extra: list[sa.ColumnElement[Any]] = []
+        targets = {label: self._aggregate_column(label, a) for label, a in aggregates.items()}
+        extra = [a.expression(targets[k]).label(k) for k, a in aggregates.items()]
         converters: list[Callable[[Any], Any] | None] = [None] * len(names)
-        for label, aggregate in aggregates.items():
-            column = self._aggregate_column(label, aggregate)
-            extra.append(aggregate.expression(column).label(label))
-            converters.append(aggregate.converter(column))
+        converters += [a.converter(targets[k]) for k, a in aggregates.items()]
 
         def columns(joins: Joins) -> list[sa.ColumnElement[Any]]:
             return [*(self._column(name, joins, why="values") for name in names), *extra]
 
         def build(binder: Binder) -> ClauseElement:
-            if not (state.combined and (aggregates or state.group_by)):
-                return self._statement(state, columns, binder)
-            # Over a union: the aggregates and groups are the combination's, not each part's.
-            inner = self._statement(state, list(self.table.columns), binder).subquery()
-            keys = [str(self._column(name).key) for name in names]
-            selected = [inner.c[key] for key in keys] + [
-                a.expression(inner.c[str(self._aggregate_column(k, a).key)]).label(k)
-                for k, a in aggregates.items()
-            ]
-            query = sa.select(*selected).select_from(inner)
-            grouping = [inner.c[str(self._column(name).key)] for name in state.group_by]
-            return query.group_by(*grouping) if grouping else query
+            if state.combined and (aggregates or state.group_by):
+                # The aggregates and groups of a union are the combination's, not each part's.
+                return self._over_rows(state, names, targets, aggregates, binder)
+            return self._statement(state, columns, binder)
 
         kind = ("values", tuple(names), tuple(aggregates.items()))
         query = self._prepared(kind, build)
@@ -304,6 +294,26 @@ class QuerySet(QuerySQL[ModelT]):
         if not aggregates:
             return rows
         return [_convert(row, converters) for row in rows]
+
+    def _over_rows(
+        self,
+        state: QueryState,
+        names: list[str],
+        targets: dict[str, sa.ColumnElement[Any]],
+        aggregates: dict[str, Aggregate],
+        binder: Binder,
+    ) -> sa.Select[Any]:
+        """SELECT the fields `names` and the `aggregates` (over the columns `targets`) from the
+        rows `state` selects, as a subquery (its window or union applied first), grouped by
+        `state.group_by`."""
+        rows = self._statement(state.evolve(group_by=()), list(self.table.columns), binder)
+        inner = rows.subquery()
+        selected = [inner.c[str(self._column(name).key)] for name in names] + [
+            a.expression(inner.c[str(targets[k].key)]).label(k) for k, a in aggregates.items()
+        ]
+        query = sa.select(*selected).select_from(inner)
+        grouping = [inner.c[str(self._column(name).key)] for name in state.group_by]
+        return query.group_by(*grouping) if grouping else query
 
     def _check_grouped(self, names: list[str], aggregates: dict[str, Aggregate]) -> None:
         """Fields beside aggregates in values() must be grouped by, or the database picks
@@ -357,11 +367,7 @@ class QuerySet(QuerySQL[ModelT]):
                 exprs = [a.expression(columns[k]).label(k) for k, a in aggregates.items()]
                 query = sa.select(*exprs).select_from(self.table)
                 return query.where(*[build_clause(self.table, n, binder) for n in state.where])
-            inner = self._statement(state, list(self.table.columns), binder).subquery()
-            exprs = [
-                a.expression(inner.c[str(columns[k].key)]).label(k) for k, a in aggregates.items()
-            ]
-            return sa.select(*exprs).select_from(inner)
+            return self._over_rows(state, [], columns, aggregates, binder)
 
         query = self._prepared(("aggregate", tuple(aggregates.items())), build)
         rows = await self._database.fetch_values(query)

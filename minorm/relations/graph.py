@@ -73,11 +73,14 @@ class Relation:
         return name
 
 
+def _is_model(kind: type[Any]) -> bool:
+    """Whether `kind` is a model class (told without importing the model layer above)."""
+    return hasattr(kind, "meta") and hasattr(kind, "model_fields")
+
+
 def pk_value(value: Any) -> Any:
     """The primary key of a model instance; any other value unchanged."""
-    if hasattr(type(value), "meta") and hasattr(type(value), "model_fields"):
-        return value.pk
-    return value
+    return value.pk if _is_model(type(value)) else value
 
 
 def related_keys(relation: Relation, key: str, value: Any) -> Any:
@@ -94,7 +97,7 @@ def related_keys(relation: Relation, key: str, value: Any) -> Any:
 
 def _related_key(relation: Relation, key: str, value: Any) -> Any:
     kind = type(value)
-    if not (hasattr(kind, "meta") and hasattr(kind, "model_fields")):
+    if not _is_model(kind):
         return value
     target = relation.target
     where = f"filter({key}=...) on {relation.model.__name__}"
